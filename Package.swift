@@ -1,0 +1,41 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "ahi-upload",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "DICOMCore", targets: ["DICOMCore"]),
+        .library(name: "HTJ2K", targets: ["HTJ2K"]),
+        .library(name: "Uploader", targets: ["Uploader"]),
+        .executable(name: "ahi-upload", targets: ["ahi-upload"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config (installed by Scripts/setup.sh).
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "COpenJPEG", path: "Sources/COpenJPEG", pkgConfig: "libopenjp2",
+            providers: [.apt(["libopenjp2-7-dev"])]),
+
+        .target(name: "DICOMCore", dependencies: ["CZlib"]),
+        .target(name: "HTJ2K", dependencies: ["COpenJPEG"]),
+        .target(name: "Uploader", dependencies: ["DICOMCore"]),
+        .executableTarget(
+            name: "ahi-upload",
+            dependencies: [
+                "DICOMCore", "HTJ2K", "Uploader",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        // Benchmark: `swift run -c release dicom-bench` (see BENCHMARKS.md).
+        .executableTarget(name: "dicom-bench", dependencies: ["DICOMCore"]),
+
+        .testTarget(name: "DICOMCoreTests", dependencies: ["DICOMCore"]),
+        .testTarget(name: "ahi-uploadTests", dependencies: ["DICOMCore", "HTJ2K"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,161 @@
+/// A person name (PN) value: up to three component groups, each of up to
+/// five components separated by `^` (PS3.5 6.2.1).
+public struct PersonName: Sendable, Hashable {
+    /// Alphabetic, ideographic and phonetic groups, as written ("" when absent).
+    public var alphabetic: String
+    /// The ideographic group.
+    public var ideographic: String
+    /// The phonetic group.
+    public var phonetic: String
+    /// Number of groups present in the value (1 to 3), trailing empty ones included.
+    public var groupCount: Int
+
+    /// Splits a decoded PN value at `=`.
+    public init(_ text: String) {
+        let groups = text.split(separator: "=", omittingEmptySubsequences: false).map(String.init)
+        alphabetic = groups.first ?? ""
+        ideographic = groups.count > 1 ? groups[1] : ""
+        phonetic = groups.count > 2 ? groups[2] : ""
+        groupCount = max(1, min(groups.count, 3))
+    }
+
+    /// The components of a group: family, given, middle, prefix, suffix.
+    public static func components(of group: String) -> [String] {
+        group.split(separator: "^", omittingEmptySubsequences: false).map(String.init)
+    }
+}
+
+/// A decoded value, as `DataSet.value(of:)` returns it.
+public enum DICOMValue: Sendable {
+    /// Text values (one per backslash-separated value), trailing padding removed.
+    case strings([String])
+    /// Person names.
+    case personNames([PersonName])
+    /// Signed integers (SS, SL, SV, IS).
+    case integers([Int64])
+    /// Unsigned integers (US, UL, UV).
+    case unsigned([UInt64])
+    /// Floating-point numbers (FL, FD, DS).
+    case doubles([Double])
+    /// Attribute tags (AT).
+    case tags([Tag])
+    /// Binary data (OB, OD, OF, OL, OV, OW, UN), as a range of the storage.
+    case bytes(ByteRange)
+    /// Sequence items.
+    case items([DataSet])
+}
+
+extension DataSet {
+    /// Decodes `element`'s value according to its VR. Costs one pass over the
+    /// value bytes; binary values are returned as a range, not copied.
+    public func value(of element: Element) -> DICOMValue {
+        if let items = element.items { return .items(items) }
+        switch element.vr {
+        case .PN: return .personNames(strings(of: element).map(PersonName.init))
+        case .US: return .unsigned(uint16Values(of: element).map(UInt64.init))
+        case .UL: return .unsigned(fixed(element, UInt32.self).map(UInt64.init))
+        case .UV: return .unsigned(fixed(element, UInt64.self))
+        case .SS: return .integers(fixed(element, UInt16.self).map { Int64(Int16(bitPattern: $0)) })
+        case .SL: return .integers(fixed(element, UInt32.self).map { Int64(Int32(bitPattern: $0)) })
+        case .SV: return .integers(fixed(element, UInt64.self).map { Int64(bitPattern: $0) })
+        case .FL: return .doubles(fixed(element, UInt32.self).map { Double(Float(bitPattern: $0)) })
+        case .FD: return .doubles(fixed(element, UInt64.self).map { Double(bitPattern: $0) })
+        case .AT:
+            let raw = fixed(element, UInt16.self)
+            return .tags(stride(from: 0, to: raw.count - 1, by: 2).map { Tag(group: raw[$0], element: raw[$0 + 1]) })
+        case .IS: return .integers(strings(of: element).compactMap { parseIS($0) })
+        case .DS: return .doubles(strings(of: element).compactMap { parseDS($0) })
+        case .OB, .OD, .OF, .OL, .OV, .OW, .UN, .SQ, .none: return .bytes(element.valueRange)
+        default: return .strings(strings(of: element))
+        }
+    }
+
+    /// Text values of a string element, decoded with the character set, split at
+    /// backslashes (except LT, ST, UT, UR) and stripped of trailing spaces and
+    /// NULs (leading spaces too for AE, DS, IS, and for TM/DA/DT as pydicom does not).
+    public func strings(of element: Element) -> [String] {
+        let b = bytes(of: element)
+        if b.isEmpty { return [] }
+        let vr = element.vr
+        let text: String
+        if vr.usesSpecificCharacterSet {
+            text = characterSet.decode(b, isPersonName: vr == .PN)
+        } else {
+            text = SpecificCharacterSet.decode(b, with: .latin1)
+        }
+        let parts: [Substring] = vr.isText ? [Substring(text)]
+            : text.split(separator: "\\", omittingEmptySubsequences: false)
+        return parts.map { part in
+            var s = part
+            while let l = s.last, l == " " || l == "\0" { s = s.dropLast() }
+            if vr == .AE || vr == .DS || vr == .IS {
+                while let f = s.first, f == " " { s = s.dropFirst() }
+            }
+            return String(s)
+        }
+    }
+
+    /// The first text value of the element with `tag`, or nil.
+    public func string(_ tag: Tag) -> String? {
+        guard let e = self[tag] else { return nil }
+        return strings(of: e).first
+    }
+
+    /// The first integer value of `tag` (US, UL, SS, SL, SV, UV, IS), or nil.
+    public func int(_ tag: Tag) -> Int? {
+        guard let e = self[tag] else { return nil }
+        switch value(of: e) {
+        case .unsigned(let v): return v.first.flatMap { Int(exactly: $0) }
+        case .integers(let v): return v.first.flatMap { Int(exactly: $0) }
+        case .doubles(let v): return v.first.flatMap { Int(exactly: $0) }
+        case .strings(let v): return v.first.flatMap { parseIS($0) }.flatMap { Int(exactly: $0) }
+        default: return nil
+        }
+    }
+
+    /// All numeric values of `tag` as doubles (any numeric VR, DS, IS), or [].
+    public func doubles(_ tag: Tag) -> [Double] {
+        guard let e = self[tag] else { return [] }
+        switch value(of: e) {
+        case .unsigned(let v): return v.map(Double.init)
+        case .integers(let v): return v.map(Double.init)
+        case .doubles(let v): return v
+        default: return []
+        }
+    }
+
+    /// US values (also used for the ambiguous "US or SS" before resolution).
+    func uint16Values(of element: Element) -> [UInt16] { fixed(element, UInt16.self) }
+
+    /// Loads fixed-size values in this data set's byte order; a trailing
+    /// partial value is ignored.
+    func fixed<T: FixedWidthInteger>(_ element: Element, _: T.Type) -> [T] {
+        let b = bytes(of: element)
+        let size = MemoryLayout<T>.size
+        let n = b.count / size
+        guard n > 0, let base = b.baseAddress else { return [] }
+        let little = isLittleEndian && !element.isImplicitInsideUN || element.isImplicitInsideUN
+        return (0..<n).map { i in
+            let v = base.loadUnaligned(fromByteOffset: i * size, as: T.self)
+            return little ? T(littleEndian: v) : T(bigEndian: v)
+        }
+    }
+}
+
+/// Parses an IS value (a decimal integer with optional sign and spaces).
+public func parseIS(_ s: String) -> Int64? {
+    let t = s.trimmingCharacters(in: " ")
+    if t.isEmpty { return nil }
+    if let v = Int64(t) { return v }
+    if t.hasPrefix("+"), let v = Int64(t.dropFirst()) { return v }
+    // Some writers put "1.0" in IS; accept integral decimals as pydicom does.
+    if let d = Double(t), d.rounded() == d, abs(d) < 9.2e18 { return Int64(d) }
+    return nil
+}
+
+/// Parses a DS value (a decimal string, PS3.5 Table 6.2-1).
+public func parseDS(_ s: String) -> Double? {
+    let t = s.trimmingCharacters(in: " ")
+    if t.isEmpty { return nil }
+    return Double(t) ?? (t.hasPrefix("+") ? Double(t.dropFirst()) : nil)
+}

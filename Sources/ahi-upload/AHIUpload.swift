@@ -1,0 +1,33 @@
+import ArgumentParser
+import DICOMCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct AHIUpload: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ahi-upload",
+        abstract: "Read, validate and move DICOM studies into AWS HealthImaging.",
+        version: "0.1.0",
+        subcommands: [Dump.self])
+}
+
+/// Writes to standard error.
+func printError(_ text: String) {
+    var stderrStream = StandardError()
+    print(text, to: &stderrStream)
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        var bytes = Array(string.utf8)
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress! + done, $0.count - done) }
+            if n <= 0 { return }
+            done += n
+        }
+    }
+}
