@@ -34,8 +34,10 @@ let package = Package(
         // Benchmark: `swift run -c release dicom-bench` (see BENCHMARKS.md).
         .executableTarget(name: "dicom-bench", dependencies: ["DICOMCore"]),
 
-        .testTarget(name: "DICOMCoreTests", dependencies: ["DICOMCore"]),
-        .testTarget(name: "ahi-uploadTests", dependencies: ["DICOMCore", "HTJ2K"]),
+        // Helpers shared by the test targets: paths, running tools, synthetic data sets.
+        .target(name: "TestSupport", dependencies: ["DICOMCore", "CZlib"], path: "Tests/TestSupport"),
+        .testTarget(name: "DICOMCoreTests", dependencies: ["DICOMCore", "TestSupport"]),
+        .testTarget(name: "ahi-uploadTests", dependencies: ["DICOMCore", "HTJ2K", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,112 @@
+import CZlib
+import Foundation
+import DICOMCore
+
+/// The package's root folder (this file is Tests/DICOMCoreTests/Support.swift).
+public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+/// The path of a committed fixture.
+public func fixture(_ name: String) -> String { packageRoot.appendingPathComponent("Fixtures/\(name)").path }
+
+/// Runs a program (looked up on PATH) and returns its status and output.
+@discardableResult
+public func run(_ program: String, _ arguments: [String], cwd: URL? = nil) throws -> (status: Int32, out: String, err: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = [program] + arguments
+    if let cwd { p.currentDirectoryURL = cwd }
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    // Read both pipes concurrently so that neither fills up and blocks the child.
+    nonisolated(unsafe) var errData = Data()
+    let group = DispatchGroup()
+    DispatchQueue.global().async(group: group) { errData = err.fileHandleForReading.readDataToEndOfFile() }
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+}
+
+/// CRC-32 (zlib) of bytes, to compare frames with pydicom's `zlib.crc32`.
+public func crc32(_ b: UnsafeRawBufferPointer) -> UInt32 {
+    UInt32(CZlib.crc32(0, b.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(b.count)))
+}
+
+/// The bytes of a frame, fragments concatenated.
+public func frameBytes(_ frame: Frame, in storage: ByteStorage) -> [UInt8] {
+    frame.ranges.flatMap { Array(storage.bytes($0)) }
+}
+
+/// Builds data sets byte by byte for unit tests, in any of the three encodings.
+public struct DataSetWriter {
+    public var bytes: [UInt8] = []
+    public var explicit = true
+    public var little = true
+
+    public init(explicit: Bool = true, little: Bool = true) {
+        self.explicit = explicit
+        self.little = little
+    }
+
+    public mutating func u16(_ v: UInt16) { bytes += little ? [UInt8(v & 0xFF), UInt8(v >> 8)] : [UInt8(v >> 8), UInt8(v & 0xFF)] }
+    public mutating func u32(_ v: UInt32) {
+        u16(UInt16(truncatingIfNeeded: little ? v : v >> 16))
+        u16(UInt16(truncatingIfNeeded: little ? v >> 16 : v))
+    }
+    public mutating func tag(_ t: UInt32) { u16(UInt16(t >> 16)); u16(UInt16(t & 0xFFFF)) }
+
+    /// An element header (with `length` as given) followed by `value`.
+    public mutating func element(_ t: UInt32, _ vr: String, _ value: [UInt8], length: UInt32? = nil) {
+        tag(t)
+        let len = length ?? UInt32(value.count)
+        if explicit {
+            bytes += Array(vr.utf8)
+            if VR(rawValue: vr)?.hasLongLength ?? false { bytes += [0, 0]; u32(len) } else { u16(UInt16(truncatingIfNeeded: len)) }
+        } else {
+            u32(len)
+        }
+        bytes += value
+    }
+
+    /// A text element, padded to even length with a space (or NUL for UI).
+    public mutating func text(_ t: UInt32, _ vr: String, _ s: String) {
+        var v = Array(s.utf8)
+        if v.count % 2 == 1 { v.append(vr == "UI" ? 0 : 0x20) }
+        element(t, vr, v)
+    }
+
+    /// An item or delimiter header.
+    public mutating func item(_ t: UInt32, length: UInt32) { tag(t); u32(length) }
+}
+
+/// A Part 10 file: preamble, DICM, File Meta group (explicit VR LE) and `body`.
+public func part10(transferSyntax: String, body: [UInt8]) -> [UInt8] {
+    var m = DataSetWriter()
+    m.element(0x0002_0001, "OB", [0, 1])
+    m.text(0x0002_0002, "UI", "1.2.840.10008.5.1.4.1.1.7")
+    m.text(0x0002_0003, "UI", "1.2.3.4")
+    m.text(0x0002_0010, "UI", transferSyntax)
+    var g = DataSetWriter()
+    g.element(0x0002_0000, "UL", [UInt8(m.bytes.count & 0xFF), UInt8(m.bytes.count >> 8 & 0xFF), 0, 0])
+    return [UInt8](repeating: 0, count: 128) + Array("DICM".utf8) + g.bytes + m.bytes + body
+}
+
+public func le16(_ v: UInt16) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8)] }
+public func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> ($0 * 8)) } }
+
+/// The built `ahi-upload` executable, beside the test bundle.
+public func toolPath() -> String {
+    if let env = ProcessInfo.processInfo.environment["AHI_UPLOAD"] { return env }
+    let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    var dir = exe.deletingLastPathComponent()
+    for _ in 0..<4 {
+        let candidate = dir.appendingPathComponent("ahi-upload").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        dir = dir.deletingLastPathComponent()
+    }
+    return packageRoot.appendingPathComponent(".build/debug/ahi-upload").path
+}
+

@@ -1,6 +1,0 @@
-import Testing
-@testable import DICOMCore
-
-@Test func cliSmoke() {
-    #expect(StandardDictionary.entry(for: Tag(0x0010_0010))?.keyword == "PatientName")
-}
