@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what ahi-upload builds and tests with on a fresh Debian machine:
+# system libraries (zlib, OpenJPEG, CharLS), the peers used as test oracles
+# (DCMTK, GDCM, dicom3tools) and pydicom with its test corpus. Idempotent.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+APT_PACKAGES="pkg-config zlib1g-dev libopenjp2-7-dev libcharls-dev dcmtk libdcmtk-dev libgdcm-tools g++"
+missing=""
+for p in $APT_PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "setup: installing$missing"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
+fi
+
+if ! python3 -c "import pydicom, data_store, numpy" 2>/dev/null; then
+  echo "setup: installing pydicom, pydicom-data and numpy"
+  python3 -m pip install -q "pydicom>=3.0,<4" pydicom-data numpy
+fi
