@@ -134,7 +134,7 @@ extension DataSet {
         let size = MemoryLayout<T>.size
         let n = b.count / size
         guard n > 0, let base = b.baseAddress else { return [] }
-        let little = isLittleEndian && !element.isImplicitInsideUN || element.isImplicitInsideUN
+        let little = isLittleEndian || element.isImplicitInsideUN  // UN content is always little endian
         return (0..<n).map { i in
             let v = base.loadUnaligned(fromByteOffset: i * size, as: T.self)
             return little ? T(littleEndian: v) : T(bigEndian: v)

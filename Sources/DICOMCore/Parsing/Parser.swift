@@ -71,10 +71,13 @@ struct Parser {
 
     // MARK: Diagnostics
 
-    /// Records a problem, or throws it in strict mode (errors only).
+    /// Records a problem, or throws it in strict mode (errors only; `error`
+    /// defaults to `.malformed` with the message).
     mutating func report(_ severity: ParseDiagnostic.Severity, _ code: String, at offset: Int,
-                         tag: Tag?, _ message: String, error: DICOMError) throws(DICOMError) {
-        if options.strict && severity == .error { throw error }
+                         tag: Tag?, _ message: String, error: DICOMError? = nil) throws(DICOMError) {
+        if options.strict && severity == .error {
+            throw error ?? .malformed(path: path, offset: offset, tag: tag, reason: message)
+        }
         diagnostics.append(ParseDiagnostic(severity: severity, code: code, offset: offset, tag: tag, message: message))
     }
 
@@ -98,14 +101,13 @@ struct Parser {
         } else if count >= 4, byte(0) == 0x44, byte(1) == 0x49, byte(2) == 0x43, byte(3) == 0x4D {
             pos = 4  // "DICM" without the preamble
             try report(.warning, "part10.missing-preamble", at: 0, tag: nil,
-                       "no 128-byte preamble before DICM", error: .notDICOM(path: path, reason: ""))
+                       "no 128-byte preamble before DICM")
         } else {
             guard looksLikeDataSet(at: 0) else {
                 throw .notDICOM(path: path, reason: "no DICM prefix at offset 128 and the first bytes are not a data element")
             }
             try report(.warning, "part10.missing-preamble", at: 0, tag: nil,
-                       "no 128-byte preamble and DICM prefix; read as a bare data set",
-                       error: .notDICOM(path: path, reason: ""))
+                       "no 128-byte preamble and DICM prefix; read as a bare data set")
         }
 
         // File Meta group: explicit VR little endian by definition; read while group is 0002.
@@ -114,27 +116,25 @@ struct Parser {
                            characterSet: .default, offset: pos)
         if !metaExplicit, pos + 4 <= count, u16(pos, true) == 0x0002 {
             try report(.warning, "meta.implicit-vr", at: pos, tag: tag(pos, true),
-                       "the File Meta group is encoded with implicit VR", error: .notDICOM(path: path, reason: ""))
+                       "the File Meta group is encoded with implicit VR")
         }
         pos = try parseElements(into: &meta, from: pos, limit: count, undefinedItem: false, depth: 0,
                                 onlyGroup: 0x0002)
         if hasPreamble && meta.elements.isEmpty {
-            try report(.warning, "meta.missing", at: pos, tag: nil, "no File Meta group after DICM",
-                       error: .notDICOM(path: path, reason: ""))
+            try report(.warning, "meta.missing", at: pos, tag: nil, "no File Meta group after DICM")
         }
 
         var syntax = TransferSyntax.implicitVRLittleEndian
         if let ts = meta[.transferSyntaxUID] {
-            let uid = asciiValue(ts, storage: storage).trimmingCharacters(in: " \0")
+            let uid = meta.string(.transferSyntaxUID) ?? ""
             syntax = TransferSyntax.forUID(uid)
             if !syntax.isKnown {
                 try report(.warning, "meta.unknown-transfer-syntax", at: ts.offset, tag: ts.tag,
-                           "unknown transfer syntax \(uid); encoding detected from the data",
-                           error: .notDICOM(path: path, reason: ""))
+                           "unknown transfer syntax \(uid); encoding detected from the data")
             }
         } else if !meta.elements.isEmpty {
             try report(.warning, "meta.missing-transfer-syntax", at: meta.offset, tag: .transferSyntaxUID,
-                       "no Transfer Syntax UID; encoding detected from the data", error: .notDICOM(path: path, reason: ""))
+                       "no Transfer Syntax UID; encoding detected from the data")
         }
 
         // Deflated: inflate the rest into new storage and parse that.
@@ -154,8 +154,7 @@ struct Parser {
             let looksExplicit = VR(code: byte(dataStart + 4), byte(dataStart + 5)) != nil
             if looksExplicit != explicit {
                 try report(.warning, "dataset.vr-encoding-mismatch", at: dataStart, tag: tag(dataStart, little),
-                           "transfer syntax says \(explicit ? "explicit" : "implicit") VR but the data set is encoded with \(looksExplicit ? "explicit" : "implicit") VR; reading it as found",
-                           error: .notDICOM(path: path, reason: ""))
+                           "transfer syntax says \(explicit ? "explicit" : "implicit") VR but the data set is encoded with \(looksExplicit ? "explicit" : "implicit") VR; reading it as found")
                 explicit = looksExplicit
             }
             // No transfer syntax to go by: take the byte order from the first group number.
@@ -163,8 +162,7 @@ struct Parser {
                u16(dataStart, true) > 0x00FF, u16(dataStart, false) <= 0x00FF {
                 little = false
                 try report(.warning, "dataset.big-endian-detected", at: dataStart, tag: tag(dataStart, false),
-                           "no transfer syntax; the data set is Explicit VR Big Endian",
-                           error: .notDICOM(path: path, reason: ""))
+                           "no transfer syntax; the data set is Explicit VR Big Endian")
             }
         }
         let readSyntax = explicit == syntax.isExplicitVR && little != syntax.isBigEndian ? syntax
@@ -294,7 +292,7 @@ struct Parser {
                     element.valueLength = valueEnd - valueOffset
                     if vr != .OB && vr != .OW && vr != .UN {
                         try report(.warning, "pixel.encapsulated-vr", at: pos, tag: t,
-                                   "encapsulated pixel data with VR \(vr.rawValue)", error: .malformed(path: path, offset: pos, tag: t, reason: ""))
+                                   "encapsulated pixel data with VR \(vr.rawValue)")
                     }
                     if !explicit { element.vr = .OB }
                     ds.elements.append(element)
@@ -360,7 +358,7 @@ struct Parser {
                 return limit
             }
             if t == .specificCharacterSet && !cut {
-                ds.characterSet = SpecificCharacterSet(terms: asciiValue(element, storage: storage))
+                ds.characterSet = SpecificCharacterSet(terms: ds.strings(of: element).joined(separator: "\\"))
             }
             ds.elements.append(element)
             pos = valueOffset + valueLength
@@ -481,12 +479,6 @@ struct Parser {
                    error: .truncated(path: path, offset: pos, tag: tag, needed: 8, available: limit - pos))
         return (fragments, pos, limit)
     }
-}
-
-/// The value bytes of `element` as ASCII/Latin-1 text (for UIDs and code strings in headers).
-func asciiValue(_ element: Element, storage: ByteStorage) -> String {
-    let b = storage.bytes(element.valueRange)
-    return String(decoding: b, as: UTF8.self)
 }
 
 extension String {
