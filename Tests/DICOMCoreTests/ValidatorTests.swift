@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+@testable import DICOMCore
+import TestSupport
+
+/// A clean file as a list of elements; each planted defect edits the list or the bytes.
+private struct Planted: Sendable {
+    var elements: [(UInt32, String, [UInt8])]
+    var transferSyntax = "1.2.840.10008.1.2.1"
+
+    static func text(_ s: String, pad: UInt8 = 0x20) -> [UInt8] {
+        var v = Array(s.utf8)
+        if v.count % 2 == 1 { v.append(pad) }
+        return v
+    }
+
+    static var clean: Planted {
+        Planted(elements: [
+            (0x0008_0008, "CS", text("ORIGINAL\\PRIMARY")),
+            (0x0008_0016, "UI", text("1.2.840.10008.5.1.4.1.1.7", pad: 0)),
+            (0x0008_0018, "UI", text("1.2.3.4", pad: 0)),
+            (0x0008_0020, "DA", text("20260101")),
+            (0x0008_0030, "TM", text("120000")),
+            (0x0008_0060, "CS", text("OT")),
+            (0x0008_1010, "SH", text("STATION1")),
+            (0x0008_1030, "LO", text("Study")),
+            (0x0010_0010, "PN", text("Doe^Jane")),
+            (0x0010_1010, "AS", text("042Y")),
+            (0x0018_0050, "DS", text("2.5")),
+            (0x0020_000D, "UI", text("1.2.3.1", pad: 0)),
+            (0x0020_000E, "UI", text("1.2.3.2", pad: 0)),
+            (0x0020_0013, "IS", text("1")),
+            (0x0028_0002, "US", le16(1)),
+            (0x0028_0004, "CS", text("MONOCHROME2")),
+            (0x0028_0010, "US", le16(4)),
+            (0x0028_0011, "US", le16(4)),
+            (0x0028_0100, "US", le16(16)),
+            (0x0028_0101, "US", le16(12)),
+            (0x0028_0102, "US", le16(11)),
+            (0x0028_0103, "US", le16(0)),
+            (0x7FE0_0010, "OW", [UInt8](repeating: 7, count: 32)),
+        ])
+    }
+
+    mutating func set(_ tag: UInt32, _ vr: String, _ value: [UInt8]) {
+        if let i = elements.firstIndex(where: { $0.0 == tag }) { elements[i] = (tag, vr, value) }
+    }
+
+    var bytes: [UInt8] {
+        var w = DataSetWriter()
+        for (t, vr, v) in elements { w.element(t, vr, v) }
+        return part10(transferSyntax: transferSyntax, body: w.bytes)
+    }
+}
+
+/// One row per defect class: the code that must be reported, and how to plant it.
+private let defects: [(String, @Sendable (inout Planted) -> Void, @Sendable ([UInt8]) -> [UInt8])] = [
+    ("uid.invalid", { $0.set(0x0020_000D, "UI", Planted.text("1.02.3", pad: 0)) }, { $0 }),
+    ("value.invalid-da", { $0.set(0x0008_0020, "DA", Planted.text("20261301")) }, { $0 }),
+    ("value.invalid-tm", { $0.set(0x0008_0030, "TM", Planted.text("256000")) }, { $0 }),
+    ("value.invalid-cs", { $0.set(0x0008_0060, "CS", Planted.text("ct")) }, { $0 }),
+    ("value.invalid-as", { $0.set(0x0010_1010, "AS", Planted.text("42")) }, { $0 }),
+    ("value.invalid-ds", { $0.set(0x0018_0050, "DS", Planted.text("2,5")) }, { $0 }),
+    ("value.invalid-is", { $0.set(0x0020_0013, "IS", Planted.text("1.5")) }, { $0 }),
+    ("vr.length-exceeded", { $0.set(0x0008_1010, "SH", Planted.text("A-STATION-NAME-LONGER")) }, { $0 }),
+    ("vr.odd-length", { $0.set(0x0008_1030, "LO", Array("Odd".utf8)) }, { $0 }),
+    ("vr.mismatch", { $0.set(0x0028_0010, "SS", le16(4)) }, { $0 }),
+    ("vm.mismatch", { $0.set(0x0008_0008, "CS", Planted.text("ORIGINAL")) }, { $0 }),
+    ("encoding.tag-order", { $0.elements.swapAt(3, 4) }, { $0 }),
+    ("encoding.duplicate-tag", { $0.elements.insert($0.elements[5], at: 5) }, { $0 }),
+    ("ahi.missing-required", { $0.elements.removeAll { $0.0 == 0x0020_000E } }, { $0 }),
+    ("ahi.length-limit", { $0.set(0x0008_0020, "DA", Planted.text("20260101\\20260102\\20260103")) }, { $0 }),
+    ("ahi.unsupported-transfer-syntax", { $0.transferSyntax = "1.2.840.10008.1.2.4.94" }, { $0 }),
+    ("meta.sop-mismatch", { $0.set(0x0008_0018, "UI", Planted.text("1.2.3.5", pad: 0)) }, { $0 }),
+    ("pixel.bits-stored", { $0.set(0x0028_0101, "US", le16(17)) }, { $0 }),
+    ("pixel.photometric-samples", { $0.set(0x0028_0004, "CS", Planted.text("RGB")) }, { $0 }),
+    ("pixel.native-length", { $0.set(0x7FE0_0010, "OW", [UInt8](repeating: 7, count: 16)) }, { $0 }),
+    ("meta.group-length", { _ in }, { b in var b = b; b[140] &+= 2; return b }),
+    ("part10.missing-preamble", { _ in }, { Array($0.dropFirst(132)) }),
+    ("length.past-end", { _ in }, { Array($0.dropLast(10)) }),
+]
+
+@Test func cleanFileHasNoFindings() throws {
+    let file = try DICOMFile.read(bytes: Planted.clean.bytes)
+    let found = Validator.validate(file).filter { $0.severity != .info }
+    #expect(found.isEmpty, "\(found)")
+}
+
+@Test(arguments: defects.indices)
+func plantedDefectIsReported(index: Int) throws {
+    let (code, edit, bytesEdit) = defects[index]
+    var planted = Planted.clean
+    edit(&planted)
+    let bytes = bytesEdit(planted.bytes)
+    let found: [Diagnostic]
+    do {
+        found = Validator.validate(try DICOMFile.read(bytes: bytes))
+    } catch {
+        Issue.record("\(code): not readable: \(error)")
+        return
+    }
+    #expect(found.contains { $0.code == code }, "\(code) not reported; got \(found.map(\.code))")
+}
+
+/// Patient-identifying values stay out of messages unless asked for.
+@Test func patientValuesAreHidden() throws {
+    var planted = Planted.clean
+    planted.set(0x0010_0010, "PN", Planted.text(String(repeating: "Secret^Name", count: 30)))
+    let file = try DICOMFile.read(bytes: planted.bytes)
+    let hidden = Validator.validate(file)
+    #expect(hidden.contains { $0.code == "ahi.length-limit" })
+    #expect(!hidden.contains { $0.message.contains("Secret") })
+}
+
+/// UID syntax (PS3.5 9.1).
+@Test func uidRules() {
+    #expect(Validator.uidProblem("1.2.840.10008.1.2") == nil)
+    #expect(Validator.uidProblem("1.2.03") != nil)
+    #expect(Validator.uidProblem("1..2") != nil)
+    #expect(Validator.uidProblem("1.2.a") != nil)
+    #expect(Validator.uidProblem("1." + String(repeating: "1", count: 63)) != nil)
+}
+
+/// Fixtures produced by pydicom validate without errors (warnings allowed where the fixture is odd on purpose).
+@Test func fixturesHaveNoErrors() {
+    for name in ["ct_explicit_le.dcm", "ct_implicit_le.dcm", "ct_explicit_be.dcm", "ct_deflated.dcm",
+                 "multiframe_8frames.dcm", "rle_with_bot.dcm", "rle_no_bot.dcm", "rle_extended_offset_table.dcm",
+                 "j2k_two_fragments_per_frame.dcm", "nested_private.dcm", "charset_utf8.dcm", "bitmap_1bit_3frames.dcm"] {
+        let errors = Validator.validate(path: fixture(name)).filter { $0.severity == .error }
+        #expect(errors.isEmpty, "\(name): \(errors)")
+    }
+    let noPreamble = Validator.validate(path: fixture("ct_no_preamble.dcm"))
+    #expect(noPreamble.contains { $0.code == "part10.missing-preamble" && $0.severity == .error })
+}
