@@ -33,6 +33,8 @@ let package = Package(
             ]),
         // Benchmark: `swift run -c release dicom-bench` (see BENCHMARKS.md).
         .executableTarget(name: "dicom-bench", dependencies: ["DICOMCore"]),
+        // Fuzz target (Scripts/fuzz.sh builds it with -sanitize=fuzzer,address); a replayer otherwise.
+        .executableTarget(name: "dicom-fuzz", dependencies: ["DICOMCore"]),
 
         // Helpers shared by the test targets: paths, running tools, synthetic data sets.
         .target(name: "TestSupport", dependencies: ["DICOMCore", "CZlib"], path: "Tests/TestSupport"),

@@ -145,9 +145,13 @@ public struct SpecificCharacterSet: Sendable, Hashable {
             return String(decoding: b, as: UTF8.self)
         case .latin1:
             if !b.contains(where: { $0 >= 0x80 }) { return String(decoding: b, as: UTF8.self) }
-            var s = String.UnicodeScalarView()
-            for c in b { s.append(Unicode.Scalar(c)) }
-            return String(s)
+            // Latin-1 code points are the byte values: write their UTF-8 directly.
+            var utf8 = [UInt8]()
+            utf8.reserveCapacity(b.count * 2)
+            for c in b {
+                if c < 0x80 { utf8.append(c) } else { utf8.append(0xC0 | c >> 6); utf8.append(0x80 | c & 0x3F) }
+            }
+            return String(decoding: utf8, as: UTF8.self)
         default:
             return iconvDecode(b, from: encoding.rawValue) ?? decode(b, with: .latin1)
         }

@@ -83,16 +83,24 @@ extension DataSet {
         } else {
             text = SpecificCharacterSet.decode(b, with: .latin1)
         }
-        let parts: [Substring] = vr.isText ? [Substring(text)]
-            : text.split(separator: "\\", omittingEmptySubsequences: false)
-        return parts.map { part in
-            var s = part
-            while let l = s.last, l == " " || l == "\0" { s = s.dropLast() }
-            if vr == .AE || vr == .DS || vr == .IS {
-                while let f = s.first, f == " " { s = s.dropFirst() }
-            }
-            return String(s)
+        // Split and trim on the UTF-8 bytes of the decoded text: a decoded
+        // backslash is always the delimiter, and byte work avoids grapheme breaking.
+        let trimLeading = vr == .AE || vr == .DS || vr == .IS
+        var utf8 = text.utf8[...]
+        if vr.isText {
+            return [trimmed(&utf8, leading: false)]
         }
+        return text.utf8.split(separator: 0x5C, omittingEmptySubsequences: false).map { part in
+            var p = part
+            return trimmed(&p, leading: trimLeading)
+        }
+    }
+
+    /// The text of `bytes` without trailing spaces and NULs (and leading spaces when asked).
+    private func trimmed(_ bytes: inout Substring.UTF8View, leading: Bool) -> String {
+        while let l = bytes.last, l == 0x20 || l == 0 { bytes = bytes.dropLast() }
+        if leading { while let f = bytes.first, f == 0x20 { bytes = bytes.dropFirst() } }
+        return String(Substring(bytes))
     }
 
     /// The first text value of the element with `tag`, or nil.

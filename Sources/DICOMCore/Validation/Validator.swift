@@ -110,9 +110,9 @@ public enum Validator {
         for (tag, limit) in HealthImagingRules.maxLengths.sorted(by: { $0.key < $1.key }) {
             guard let e = ds[tag] else { continue }
             let text = ds.strings(of: e).joined(separator: "\\")
-            if text.count > limit {
+            if text.unicodeScalars.count > limit {
                 out.append(Diagnostic(.error, "ahi.length-limit", path: "\(tag)", offset: e.offset,
-                                      "\(StandardDictionary.keyword(for: tag) ?? "") is \(text.count) characters; HealthImaging accepts at most \(limit)"))
+                                      "\(StandardDictionary.keyword(for: tag) ?? "") is \(text.unicodeScalars.count) characters; HealthImaging accepts at most \(limit)"))
             }
         }
         if file.storage.count > options.maxFileSize {
@@ -160,9 +160,9 @@ public enum Validator {
             }
             checkVM(values.count, entry: entry, path: path, offset: e.offset, into: &out)
             for v in values {
-                if let max = maxLength(e.vr), v.count > max, !(e.vr == .PN) {
+                if let max = maxLength(e.vr), v.unicodeScalars.count > max {
                     out.append(Diagnostic(.warning, "vr.length-exceeded", path: path, offset: e.offset,
-                                          "\(e.vr.rawValue) value of \(v.count) characters exceeds \(max): \(shown(v))"))
+                                          "\(e.vr.rawValue) value of \(v.unicodeScalars.count) characters exceeds \(max): \(shown(v))"))
                 }
                 if v.isEmpty { continue }
                 if let problem = formatProblem(v, vr: e.vr) {
