@@ -6,12 +6,12 @@ import Glibc
 #endif
 
 @main
-struct AHIUpload: ParsableCommand {
+struct AHIUpload: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ahi-upload",
         abstract: "Read, validate and move DICOM studies into AWS HealthImaging.",
         version: "0.1.0",
-        subcommands: [Dump.self])
+        subcommands: [Dump.self, Validate.self])
 }
 
 /// Writes to standard error.

@@ -7,6 +7,7 @@ import TestSupport
 private struct Planted: Sendable {
     var elements: [(UInt32, String, [UInt8])]
     var transferSyntax = "1.2.840.10008.1.2.1"
+    var deflated = false
 
     static func text(_ s: String, pad: UInt8 = 0x20) -> [UInt8] {
         var v = Array(s.utf8)
@@ -49,6 +50,7 @@ private struct Planted: Sendable {
     var bytes: [UInt8] {
         var w = DataSetWriter()
         for (t, vr, v) in elements { w.element(t, vr, v) }
+        if deflated { return part10(transferSyntax: "1.2.840.10008.1.2.1.99", body: deflateRaw(w.bytes)) }
         return part10(transferSyntax: transferSyntax, body: w.bytes)
     }
 }
@@ -78,9 +80,15 @@ private let defects: [(String, @Sendable (inout Planted) -> Void, @Sendable ([UI
     ("meta.group-length", { _ in }, { b in var b = b; b[140] &+= 2; return b }),
     ("part10.missing-preamble", { _ in }, { Array($0.dropFirst(132)) }),
     ("length.past-end", { _ in }, { Array($0.dropLast(10)) }),
+    ("pixel.high-bit", { $0.set(0x0028_0102, "US", le16(15)) }, { $0 }),
+    ("part10.trailing-bytes", { _ in }, { $0 + [1, 2, 3, 4, 5] }),
+    ("deflate.invalid", { $0.deflated = true }, { Array($0.dropLast(12)) }),
 ]
 
 @Test func cleanFileHasNoFindings() throws {
+    var deflated = Planted.clean
+    deflated.deflated = true
+    #expect(Validator.validate(bytes: deflated.bytes).filter { $0.severity != .info }.isEmpty)
     let file = try DICOMFile.read(bytes: Planted.clean.bytes)
     let found = Validator.validate(file).filter { $0.severity != .info }
     #expect(found.isEmpty, "\(found)")
@@ -92,13 +100,7 @@ func plantedDefectIsReported(index: Int) throws {
     var planted = Planted.clean
     edit(&planted)
     let bytes = bytesEdit(planted.bytes)
-    let found: [Diagnostic]
-    do {
-        found = Validator.validate(try DICOMFile.read(bytes: bytes))
-    } catch {
-        Issue.record("\(code): not readable: \(error)")
-        return
-    }
+    let found = Validator.validate(bytes: bytes)
     #expect(found.contains { $0.code == code }, "\(code) not reported; got \(found.map(\.code))")
 }
 
@@ -131,4 +133,37 @@ func plantedDefectIsReported(index: Int) throws {
     }
     let noPreamble = Validator.validate(path: fixture("ct_no_preamble.dcm"))
     #expect(noPreamble.contains { $0.code == "part10.missing-preamble" && $0.severity == .error })
+}
+
+/// The validator and dicom3tools' dciodvfy on the same planted-defect files: prints, per defect, what each
+/// tool reports beyond what it reports for the clean file, so gaps on either side are visible.
+@Test(.timeLimit(.minutes(5))) func compareWithDciodvfy() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ahi-dciodvfy-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    func dciodvfy(_ bytes: [UInt8], _ name: String) throws -> Set<String> {
+        let path = dir.appendingPathComponent(name).path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let r = try run("dciodvfy", [path])
+        #expect(r.status >= 0 && r.status < 128, "dciodvfy crashed on \(name)")
+        return Set((r.out + r.err).split(separator: "\n").map(String.init)
+            .filter { $0.hasPrefix("Error") || $0.hasPrefix("Warning") })
+    }
+    let baseline = try dciodvfy(Planted.clean.bytes, "clean.dcm")
+    var table = ["defect | ahi-upload | dciodvfy (new lines vs the clean file)", "---|---|---"]
+    var oursMissed = 0, theirsMissed = 0
+    for (i, (code, edit, bytesEdit)) in defects.enumerated() {
+        var planted = Planted.clean
+        edit(&planted)
+        let bytes = bytesEdit(planted.bytes)
+        let ours = Validator.validate(bytes: bytes).map(\.code)
+        let theirs = try dciodvfy(bytes, "defect\(i).dcm").subtracting(baseline)
+        let found = ours.contains(code)
+        if !found { oursMissed += 1 }
+        if theirs.isEmpty { theirsMissed += 1 }
+        table.append("\(code) | \(found ? "reported" : "MISSED") | \(theirs.isEmpty ? "nothing" : theirs.sorted().prefix(2).joined(separator: "; "))")
+    }
+    print(table.joined(separator: "\n"))
+    print("ahi-upload missed \(oursMissed) of \(defects.count) defects; dciodvfy reported nothing new for \(theirsMissed)")
+    #expect(oursMissed == 0)
 }

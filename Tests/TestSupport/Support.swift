@@ -110,3 +110,24 @@ public func toolPath() -> String {
     return packageRoot.appendingPathComponent(".build/debug/ahi-upload").path
 }
 
+
+/// Raw deflate (RFC 1951), as Deflated Explicit VR Little Endian stores a data set.
+public func deflateRaw(_ input: [UInt8]) -> [UInt8] {
+    var stream = z_stream()
+    guard deflateInit2_(&stream, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
+                        Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return [] }
+    defer { deflateEnd(&stream) }
+    var output = [UInt8](repeating: 0, count: input.count + 1024)
+    var source = input
+    let produced: Int = source.withUnsafeMutableBufferPointer { src in
+        output.withUnsafeMutableBufferPointer { dst in
+            stream.next_in = src.baseAddress
+            stream.avail_in = uInt(src.count)
+            stream.next_out = dst.baseAddress
+            stream.avail_out = uInt(dst.count)
+            _ = deflate(&stream, Z_FINISH)
+            return dst.count - Int(stream.avail_out)
+        }
+    }
+    return Array(output.prefix(produced))
+}

@@ -205,6 +205,11 @@ struct Parser {
             guard limit - pos >= 8 else {
                 // Trailing padding of fewer than 8 bytes is common after the last element.
                 if (pos..<limit).allSatisfy({ byte($0) == 0 }) { return limit }
+                if depth == 0 && !undefinedItem && onlyGroup == nil {
+                    try report(.warning, "part10.trailing-bytes", at: pos, tag: nil,
+                               "\(limit - pos) bytes after the last data element")
+                    return limit
+                }
                 try truncated(at: pos, tag: nil, needed: 8, limit: limit)
                 return limit
             }

@@ -18,19 +18,33 @@ public enum Validator {
     /// Reads and validates the file at `path`.
     public static func validate(path: String, options: ValidationOptions = ValidationOptions()) -> [Diagnostic] {
         do {
-            let file = try DICOMFile.read(path: path)
-            return validate(file, options: options)
+            return validate(try DICOMFile.read(path: path), options: options)
         } catch {
-            let code: String
-            switch error {
-            case .io: code = "io.unreadable"
-            case .notDICOM: code = "part10.not-dicom"
-            case .deflate: code = "deflate.invalid"
-            case .truncated: code = "part10.truncated"
-            default: code = "part10.malformed"
-            }
-            return [Diagnostic(.error, code, offset: error.offset, "\(error)")]
+            return [diagnostic(for: error)]
         }
+    }
+
+    /// Reads and validates a file held in memory.
+    public static func validate<C: Collection>(bytes: C, options: ValidationOptions = ValidationOptions()) -> [Diagnostic]
+    where C.Element == UInt8 {
+        do {
+            return validate(try DICOMFile.read(bytes: bytes), options: options)
+        } catch {
+            return [diagnostic(for: error)]
+        }
+    }
+
+    /// The diagnostic for a file that could not be read at all.
+    public static func diagnostic(for error: DICOMError) -> Diagnostic {
+        let code: String
+        switch error {
+        case .io: code = "io.unreadable"
+        case .notDICOM: code = "part10.not-dicom"
+        case .deflate: code = "deflate.invalid"
+        case .truncated: code = "part10.truncated"
+        default: code = "part10.malformed"
+        }
+        return Diagnostic(.error, code, offset: error.offset, "\(error)")
     }
 
     /// Validates a file already read.
@@ -260,6 +274,10 @@ public enum Validator {
         if let stored = ds.int(Tag(0x0028_0101)), let allocated = ds.int(.bitsAllocated), stored > allocated {
             out.append(Diagnostic(.warning, "pixel.bits-stored", path: "(0028,0101)",
                                   "Bits Stored \(stored) exceeds Bits Allocated \(allocated)"))
+        }
+        if let stored = ds.int(Tag(0x0028_0101)), let high = ds.int(Tag(0x0028_0102)), high != stored - 1 {
+            out.append(Diagnostic(.warning, "pixel.high-bit", path: "(0028,0102)",
+                                  "High Bit \(high) should be Bits Stored \(stored) − 1"))
         }
         if let pi = ds.string(Tag(0x0028_0004)), let spp = ds.int(.samplesPerPixel) {
             let expected: Int? = ["MONOCHROME1": 1, "MONOCHROME2": 1, "PALETTE COLOR": 1, "RGB": 3, "YBR_FULL": 3,
