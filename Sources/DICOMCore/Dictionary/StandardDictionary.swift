@@ -1,4 +1,6 @@
-/// One entry of the PS3.6 data dictionary.
+/// One entry of the PS3.6 data dictionary. Everything a parser or validator
+/// asks per element (VR, whether it is a choice, VM bounds) is computed once,
+/// when the table is built.
 public struct DictionaryEntry: Sendable, Hashable {
     /// The tag; for a repeating-group entry, the first tag of the range (e.g. 6000,3000).
     public let tag: Tag
@@ -10,26 +12,64 @@ public struct DictionaryEntry: Sendable, Hashable {
     public let keyword: String
     /// True for retired attributes.
     public let isRetired: Bool
-
     /// The VR to use when none is encoded (implicit VR). For a choice, the
     /// first alternative; callers resolve choices with `isAmbiguousVR` in mind.
-    public var vr: VR {
-        if vrText.count >= 2, let vr = VR(rawValue: String(vrText.prefix(2))) { return vr }
-        return .UN
-    }
-
+    public let vr: VR
     /// True when the standard allows more than one VR ("US or SS", "OB or OW", ...).
-    public var isAmbiguousVR: Bool { vrText.contains(" or ") }
+    public let isAmbiguousVR: Bool
+    /// The value multiplicity as (minimum, maximum, step); maximum nil for "n".
+    public let vmRange: (min: Int, max: Int?, step: Int)
 
-    /// Parses the value multiplicity into (minimum, maximum, step); maximum nil for "n".
-    public var vmRange: (min: Int, max: Int?, step: Int) {
+    init(tag: Tag, vrText: String, vm: String, keyword: String, isRetired: Bool) {
+        self.tag = tag
+        self.vrText = vrText
+        self.vm = vm
+        self.keyword = keyword
+        self.isRetired = isRetired
+        vr = vrText.count >= 2 ? VR(rawValue: String(vrText.prefix(2))) ?? .UN : .UN
+        isAmbiguousVR = vrText.contains(" or ")
         let parts = vm.split(separator: "-")
         let low = Int(parts.first ?? "1") ?? 1
-        guard parts.count == 2 else { return (low, low, 1) }
-        let high = parts[1]
-        if high == "n" { return (low, nil, 1) }
-        if high.hasSuffix("n") { return (low, nil, Int(high.dropLast()) ?? 1) }
-        return (low, Int(high) ?? low, 1)
+        if parts.count != 2 {
+            vmRange = (low, low, 1)
+        } else if parts[1] == "n" {
+            vmRange = (low, nil, 1)
+        } else if parts[1].hasSuffix("n") {
+            vmRange = (low, nil, Int(parts[1].dropLast()) ?? 1)
+        } else {
+            vmRange = (low, Int(parts[1]) ?? low, 1)
+        }
+    }
+
+    public static func == (a: DictionaryEntry, b: DictionaryEntry) -> Bool { a.tag == b.tag && a.vrText == b.vrText }
+    public func hash(into h: inout Hasher) { h.combine(tag); h.combine(vrText) }
+}
+
+/// The per-element facts of a dictionary entry, without its strings: a
+/// trivial value that hot paths (parser, validator) can copy for free.
+public struct DictionaryInfo: Sendable, Hashable {
+    /// The VR for implicit VR data (the first of a choice).
+    public let vr: VR
+    /// True for "US or SS", "OB or OW" and the other choices.
+    public let isAmbiguousVR: Bool
+    /// Value multiplicity minimum.
+    public let vmMin: Int32
+    /// Value multiplicity maximum; 0 means unbounded ("n").
+    public let vmMax: Int32
+    /// Value multiplicity step ("2-2n" has step 2).
+    public let vmStep: Int32
+
+    init(_ e: DictionaryEntry) {
+        vr = e.vr
+        isAmbiguousVR = e.isAmbiguousVR
+        vmMin = Int32(clamping: e.vmRange.min)
+        vmMax = Int32(clamping: e.vmRange.max ?? 0)
+        vmStep = Int32(clamping: e.vmRange.step)
+    }
+
+    /// True when `n` values (n > 0) fit the value multiplicity.
+    public func allows(valueCount n: Int) -> Bool {
+        n <= 0 || (n >= vmMin && (vmMax == 0 || n <= vmMax) && (vmStep <= 1 || n % Int(vmStep) == 0))
     }
 }
 
@@ -44,7 +84,23 @@ public enum StandardDictionary {
         let entry: DictionaryEntry
     }
 
-    private struct Tables: Sendable {
+    /// A class, so that a lookup retains one object rather than four arrays.
+    private final class Tables: Sendable {
+        let tags: [UInt32]
+        let entries: [DictionaryEntry]
+        let infos: [DictionaryInfo]
+        let repeating: [RepeatingEntry]
+        let byKeyword: [String: DictionaryEntry]
+        init(_ b: Builder) {
+            tags = b.tags
+            entries = b.entries
+            infos = b.entries.map(DictionaryInfo.init)
+            repeating = b.repeating
+            byKeyword = b.byKeyword
+        }
+    }
+
+    private struct Builder {
         var tags: [UInt32] = []
         var entries: [DictionaryEntry] = []
         var repeating: [RepeatingEntry] = []
@@ -52,7 +108,7 @@ public enum StandardDictionary {
     }
 
     private static let tables: Tables = {
-        var t = Tables()
+        var t = Builder()
         for line in fixedTable.split(separator: "\n") {
             let f = line.split(separator: "\t", omittingEmptySubsequences: false)
             guard f.count == 5, let raw = UInt32(f[0], radix: 16) else { continue }
@@ -75,7 +131,7 @@ public enum StandardDictionary {
             t.repeating.append(RepeatingEntry(mask: mask, value: value, entry: e))
             if !e.keyword.isEmpty { t.byKeyword[e.keyword] = e }
         }
-        return t
+        return Tables(t)
     }()
 
     /// The entry for `tag`, including repeating groups; nil for private and unknown tags.
@@ -88,12 +144,66 @@ public enum StandardDictionary {
             if t.tags[mid] < key { lo = mid + 1 } else { hi = mid }
         }
         if lo < t.tags.count, t.tags[lo] == key { return t.entries[lo] }
-        for r in t.repeating where key & r.mask == r.value {
-            // Repeating groups are even groups only (PS3.5 7.6); odd ones are private.
-            if tag.isPrivate { return nil }
-            return r.entry
-        }
+        // Repeating groups are even groups only (PS3.5 7.6); odd ones are private.
+        if tag.isPrivate { return nil }
+        for r in t.repeating where key & r.mask == r.value { return r.entry }
         return nil
+    }
+
+    /// The VR, VR choice and VM of `tag` without copying the entry's strings; nil
+    /// for private and unknown tags. The lookup the parser and validator use per element.
+    public static func info(for tag: Tag) -> DictionaryInfo? {
+        let t = tables
+        let key = tag.rawValue
+        let found: Int? = t.tags.withUnsafeBufferPointer { tags in
+            var lo = 0, hi = tags.count
+            while lo < hi {
+                let mid = (lo + hi) >> 1
+                if tags[mid] < key { lo = mid + 1 } else { hi = mid }
+            }
+            return lo < tags.count && tags[lo] == key ? lo : nil
+        }
+        if let found { return t.infos[found] }
+        if tag.isPrivate { return nil }
+        for r in t.repeating where key & r.mask == r.value { return DictionaryInfo(r.entry) }
+        return nil
+    }
+
+    /// Lookups for tags that arrive in ascending order (the elements of one data
+    /// set): each search starts where the previous one ended and gallops
+    /// forward, so a walk over a data set costs a few comparisons per element.
+    public struct Cursor {
+        private let tables = StandardDictionary.tables
+        private var position = 0
+
+        /// A cursor at the start of the dictionary.
+        public init() {}
+
+        /// The same answer as `StandardDictionary.info(for:)`.
+        public mutating func info(for tag: Tag) -> DictionaryInfo? {
+            let key = tag.rawValue
+            let t = tables
+            let found: Int? = t.tags.withUnsafeBufferPointer { tags in
+                let n = tags.count
+                var lo = position < n && tags[position] <= key ? position : 0
+                var step = 1
+                var hi = lo
+                // Gallop: find hi with tags[hi] >= key.
+                while hi < n && tags[hi] < key { lo = hi; hi += step; step <<= 1 }
+                hi = min(hi, n)
+                if lo > hi { lo = hi }
+                while lo < hi {
+                    let mid = (lo + hi) >> 1
+                    if tags[mid] < key { lo = mid + 1 } else { hi = mid }
+                }
+                position = lo
+                return lo < n && tags[lo] == key ? lo : nil
+            }
+            if let found { return t.infos[found] }
+            if tag.isPrivate { return nil }
+            for r in t.repeating where key & r.mask == r.value { return DictionaryInfo(r.entry) }
+            return nil
+        }
     }
 
     /// The entry with this keyword (e.g. "PatientName"), if the standard has one.

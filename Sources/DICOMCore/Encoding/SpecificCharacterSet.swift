@@ -23,14 +23,14 @@ public struct SpecificCharacterSet: Sendable, Hashable {
 
     /// Parses the value of (0008,0005); an empty first value means the default repertoire.
     public init(terms value: String) {
-        var list = value.split(separator: "\\", omittingEmptySubsequences: false)
-            .map { String($0).trimmingCharacters(in: " \0") }
-        if list.isEmpty { list = [""] }
-        terms = list
-        var encs: [Encoding] = list.map { Encoding(term: $0) ?? Encoding.latin1 }
-        // pydicom drops a first empty value's encoding only in name; keep default first.
-        if encs.isEmpty { encs = [.latin1] }
-        encodings = encs
+        let list: [String] = value.utf8.split(separator: 0x5C, omittingEmptySubsequences: false).map { part in
+            var p = part[...]
+            while let f = p.first, f == 0x20 || f == 0 { p = p.dropFirst() }
+            while let l = p.last, l == 0x20 || l == 0 { p = p.dropLast() }
+            return String(Substring(p))
+        }
+        terms = list.isEmpty ? [""] : list
+        encodings = terms.map { Encoding(term: $0) ?? Encoding.latin1 }
     }
 
     /// True when every term is one this library knows.

@@ -112,6 +112,14 @@ extension DataSet {
     /// The first integer value of `tag` (US, UL, SS, SL, SV, UV, IS), or nil.
     public func int(_ tag: Tag) -> Int? {
         guard let e = self[tag] else { return nil }
+        // Fast paths for the common header integers: no array, no String.
+        switch e.vr {
+        case .US: return fixedFirst(e, UInt16.self).map { Int($0) }
+        case .SS: return fixedFirst(e, UInt16.self).map { Int(Int16(bitPattern: $0)) }
+        case .UL: return fixedFirst(e, UInt32.self).map { Int($0) }
+        case .SL: return fixedFirst(e, UInt32.self).map { Int(Int32(bitPattern: $0)) }
+        default: break
+        }
         switch value(of: e) {
         case .unsigned(let v): return v.first.flatMap { Int(exactly: $0) }
         case .integers(let v): return v.first.flatMap { Int(exactly: $0) }
@@ -134,6 +142,24 @@ extension DataSet {
 
     /// US values (also used for the ambiguous "US or SS" before resolution).
     func uint16Values(of element: Element) -> [UInt16] { fixed(element, UInt16.self) }
+
+    /// The first fixed-size value, or nil when the value is shorter than one.
+    func fixedFirst<T: FixedWidthInteger>(_ element: Element, _: T.Type) -> T? {
+        let b = bytes(of: element)
+        guard b.count >= MemoryLayout<T>.size, let base = b.baseAddress else { return nil }
+        let v = base.loadUnaligned(as: T.self)
+        return isLittleEndian || element.isImplicitInsideUN ? T(littleEndian: v) : T(bigEndian: v)
+    }
+
+    /// The value bytes of `tag` with trailing spaces and NULs removed, or nil
+    /// when absent. For comparing UIDs and codes without decoding them.
+    public func trimmedBytes(_ tag: Tag) -> UnsafeRawBufferPointer? {
+        guard let e = self[tag] else { return nil }
+        let b = bytes(of: e)
+        var end = b.count
+        while end > 0 && (b[end - 1] == 0x20 || b[end - 1] == 0) { end -= 1 }
+        return UnsafeRawBufferPointer(rebasing: b[0..<end])
+    }
 
     /// Loads fixed-size values in this data set's byte order; a trailing
     /// partial value is ignored.

@@ -280,7 +280,7 @@ struct Parser {
                 vr = implicitVR(t)
                 length = u32(pos + 4, little)
             }
-            if implicitHere, let e = StandardDictionary.entry(for: t), e.isAmbiguousVR { sawAmbiguousVR = true }
+            if implicitHere, let e = StandardDictionary.info(for: t), e.isAmbiguousVR { sawAmbiguousVR = true }
             let valueOffset = pos + headerSize
             var element = Element(tag: t, vr: vr, offset: pos, valueOffset: valueOffset, length: length,
                                   valueLength: 0, items: nil, fragments: nil)
@@ -343,7 +343,7 @@ struct Parser {
 
             // Explicit UN of a standard tag: read as the dictionary VR (pydicom's
             // replace_un_with_known_vr; the value was written in implicit VR LE).
-            if vr == .UN, explicit, !t.isPrivate, let e = StandardDictionary.entry(for: t), e.vr != .UN, e.vr != .none {
+            if vr == .UN, explicit, !t.isPrivate, let e = StandardDictionary.info(for: t), e.vr != .UN, e.vr != .none {
                 element.vr = e.vr
                 element.isImplicitInsideUN = true
                 if e.isAmbiguousVR { sawAmbiguousVR = true }
@@ -381,8 +381,7 @@ struct Parser {
     @inline(__always) func implicitVR(_ t: Tag) -> VR {
         if t.isGroupLength { return .UL }
         if t.isPrivate { return t.isPrivateCreator ? .LO : .UN }
-        if let e = StandardDictionary.entry(for: t) { return e.vr }
-        return .UN
+        return StandardDictionary.info(for: t)?.vr ?? .UN
     }
 
     // MARK: Sequences

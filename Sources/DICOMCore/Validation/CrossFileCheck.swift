@@ -14,14 +14,19 @@ public struct InstanceSummary: Sendable {
     public let sopInstanceUID: String?
     /// (0020,000D) Study Instance UID.
     public let studyInstanceUID: String?
-    /// Patient and study attributes that must agree within a study, by tag.
-    public let studyLevel: [Tag: String]
+    /// Patient and study attributes that must agree within a study: their value
+    /// bytes (trailing padding removed), in the order of `patientTags + studyTags`;
+    /// nil where absent. Decoded only for messages.
+    let studyLevel: [[UInt8]?]
+    /// The character set to decode `studyLevel` values with.
+    let characterSet: SpecificCharacterSet
 
     /// Patient-level attributes (HealthImaging splits a study whose patient differs).
     public static let patientTags: [Tag] = [Tag(0x0010_0020), Tag(0x0010_0010), Tag(0x0010_0030), Tag(0x0010_0040)]
     /// Study-level attributes that must agree within a study.
     public static let studyTags: [Tag] = [Tag(0x0008_0020), Tag(0x0008_0030), Tag(0x0008_0050), Tag(0x0020_0010),
                                          Tag(0x0008_1030), Tag(0x0008_0090)]
+    static let compared = patientTags + studyTags
 
     /// Takes what the checks need from a parsed file.
     public init(path: String, file: DICOMFile) {
@@ -30,11 +35,16 @@ public struct InstanceSummary: Sendable {
         let ds = file.dataSet
         sopInstanceUID = ds.string(Tag(0x0008_0018))
         studyInstanceUID = ds.string(Tag(0x0020_000D))
-        var level: [Tag: String] = [:]
-        for t in Self.patientTags + Self.studyTags {
-            if let e = ds[t] { level[t] = ds.strings(of: e).joined(separator: "\\") }
-        }
-        studyLevel = level
+        studyLevel = Self.compared.map { t in ds.trimmedBytes(t).map { Array($0) } }
+        characterSet = ds.characterSet
+    }
+
+    /// The decoded value of the `i`th compared attribute ("" when absent).
+    func text(_ i: Int) -> String {
+        guard let b = studyLevel[i] else { return "" }
+        let vr = StandardDictionary.info(for: Self.compared[i])?.vr ?? .LO
+        return b.withUnsafeBytes { vr.usesSpecificCharacterSet ? characterSet.decode($0, isPersonName: vr == .PN)
+            : SpecificCharacterSet.decode($0, with: .latin1) }
     }
 }
 
@@ -76,12 +86,10 @@ public enum CrossFileCheck {
             }
             guard let study = s.studyInstanceUID, !study.isEmpty else { continue }
             guard let first = byStudy[study] else { byStudy[study] = s; continue }
-            for t in InstanceSummary.patientTags + InstanceSummary.studyTags {
-                let a = first.studyLevel[t] ?? "", b = s.studyLevel[t] ?? ""
-                guard a != b else { continue }
-                let isPatient = InstanceSummary.patientTags.contains(t)
+            for (i, t) in InstanceSummary.compared.enumerated() where first.studyLevel[i] != s.studyLevel[i] {
+                let isPatient = i < InstanceSummary.patientTags.count
                 let hide = !showPHI && HealthImagingRules.patientIdentifying.contains(t)
-                let values = hide ? "" : " (\"\(a)\" there, \"\(b)\" here)"
+                let values = hide ? "" : " (\"\(first.text(i))\" there, \"\(s.text(i))\" here)"
                 let name = StandardDictionary.keyword(for: t) ?? "\(t)"
                 out.append(CrossFileFinding(
                     diagnostic: Diagnostic(.warning, isPatient ? "study.inconsistent-patient" : "study.inconsistent-study",
@@ -89,6 +97,15 @@ public enum CrossFileCheck {
                                            "\(name) differs from \(first.path) in the same study\(values); HealthImaging will split the study into a non-primary image set"),
                     paths: [first.path, s.path]))
             }
+        }
+        let bytes = summaries.reduce(0) { $0 + $1.size }
+        if summaries.count > HealthImagingRules.maxFilesPerJob || bytes > HealthImagingRules.maxBytesPerJob {
+            let jobs = max((summaries.count + HealthImagingRules.maxFilesPerJob - 1) / HealthImagingRules.maxFilesPerJob,
+                           (bytes + HealthImagingRules.maxBytesPerJob - 1) / HealthImagingRules.maxBytesPerJob)
+            out.append(CrossFileFinding(
+                diagnostic: Diagnostic(.info, "ahi.job-split",
+                                       "\(summaries.count) files, \(bytes) bytes: more than one import job allows (\(HealthImagingRules.maxFilesPerJob) files, \(HealthImagingRules.maxBytesPerJob) bytes); at least \(jobs) jobs"),
+                paths: []))
         }
         return out
     }

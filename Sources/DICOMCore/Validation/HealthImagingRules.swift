@@ -26,6 +26,14 @@ public enum HealthImagingRules {
         Tag(0x0008_0020): 18, Tag(0x0008_0030): 28, Tag(0x0008_0018): 256, Tag(0x0020_000E): 256,
     ]
 
+    /// `maxLengths` in ascending tag order, for reports in a stable order.
+    public static let maxLengthsInTagOrder: [(Tag, Int)] = maxLengths.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+
+    /// Files per import job (§3.1; adjustable per account).
+    public static let maxFilesPerJob = 5_000
+    /// Bytes per import job (§3.1: 10 GB, not adjustable).
+    public static let maxBytesPerJob = 10_000_000_000
+
     /// Largest single Part 10 file accepted (the conservative 4 GB of §3.1).
     public static let maxFileSize = 4_000_000_000
 

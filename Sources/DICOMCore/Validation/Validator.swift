@@ -101,10 +101,10 @@ public enum Validator {
         if let i = out.firstIndex(where: { $0.code == "meta.missing-transfer-syntax" || $0.code == "meta.unknown-transfer-syntax" }) {
             out[i].severity = .error
         }
-        for (metaTag, dataTag) in [(0x0002_0002, 0x0008_0016), (0x0002_0003, 0x0008_0018)] as [(UInt32, UInt32)] {
-            if let a = meta.string(Tag(metaTag)), let b = file.dataSet.string(Tag(dataTag)), a != b {
-                out.append(Diagnostic(.error, "meta.sop-mismatch", path: "\(Tag(metaTag))",
-                                      "\(Tag(metaTag)) is \(a) but \(Tag(dataTag)) is \(b)"))
+        for (metaTag, dataTag) in [(Tag(0x0002_0002), Tag(0x0008_0016)), (Tag(0x0002_0003), Tag(0x0008_0018))] {
+            if let a = meta.trimmedBytes(metaTag), let b = file.dataSet.trimmedBytes(dataTag), !a.elementsEqual(b) {
+                out.append(Diagnostic(.error, "meta.sop-mismatch", path: "\(metaTag)",
+                                      "\(metaTag) is \(meta.string(metaTag) ?? "") but \(dataTag) is \(file.dataSet.string(dataTag) ?? "")"))
             }
         }
     }
@@ -117,16 +117,18 @@ public enum Validator {
             out.append(Diagnostic(.error, "ahi.unsupported-transfer-syntax", path: "(0002,0010)",
                                   "HealthImaging does not import transfer syntax \(uid) (\(TransferSyntax.forUID(uid).name))"))
         }
-        for tag in HealthImagingRules.requiredTags where ds.string(tag)?.isEmpty ?? true {
+        for tag in HealthImagingRules.requiredTags
+        where ds[tag].map({ wholeValue(ds.bytes(of: $0)).isEmpty }) ?? true {
             out.append(Diagnostic(.error, "ahi.missing-required", path: "\(tag)",
                                   "\(StandardDictionary.keyword(for: tag) ?? "\(tag)") is missing or empty; HealthImaging cannot import the instance"))
         }
-        for (tag, limit) in HealthImagingRules.maxLengths.sorted(by: { $0.key < $1.key }) {
+        for (tag, limit) in HealthImagingRules.maxLengthsInTagOrder {
             guard let e = ds[tag] else { continue }
-            let text = ds.strings(of: e).joined(separator: "\\")
-            if text.unicodeScalars.count > limit {
+            // The whole value, backslashes included, as HealthImaging stores it.
+            let n = characterCount(wholeValue(ds.bytes(of: e)), vr: e.vr, characterSet: ds.characterSet)
+            if n > limit {
                 out.append(Diagnostic(.error, "ahi.length-limit", path: "\(tag)", offset: e.offset,
-                                      "\(StandardDictionary.keyword(for: tag) ?? "") is \(text.unicodeScalars.count) characters; HealthImaging accepts at most \(limit)"))
+                                      "\(StandardDictionary.keyword(for: tag) ?? "") is \(n) characters; HealthImaging accepts at most \(limit)"))
             }
         }
         if file.storage.count > options.maxFileSize {
@@ -137,63 +139,109 @@ public enum Validator {
 
     // MARK: Encoding
 
+    /// Encoding checks over every element, recursively. Works on the raw value
+    /// bytes: nothing is decoded or allocated unless a problem is found.
     static func checkEncoding(_ ds: DataSet, prefix: String, explicit: Bool, options: ValidationOptions,
                               into out: inout [Diagnostic]) {
         var previous: Tag?
+        var dictionary = StandardDictionary.Cursor()
         for e in ds.elements {
-            let path = prefix + "\(e.tag)"
+            func report(_ severity: Diagnostic.Severity, _ code: String, _ message: String) {
+                out.append(Diagnostic(severity, code, path: prefix + "\(e.tag)", offset: e.offset, message))
+            }
             if let p = previous {
                 if e.tag == p {
-                    out.append(Diagnostic(.warning, "encoding.duplicate-tag", path: path, offset: e.offset, "element appears twice"))
+                    report(.warning, "encoding.duplicate-tag", "element appears twice")
                 } else if e.tag < p {
-                    out.append(Diagnostic(.warning, "encoding.tag-order", path: path, offset: e.offset,
-                                          "element follows \(p); tags must ascend"))
+                    report(.warning, "encoding.tag-order", "element follows \(p); tags must ascend")
                 }
             }
             previous = e.tag
             if let items = e.items {
                 for (i, item) in items.enumerated() {
-                    checkEncoding(item, prefix: path + "[\(i + 1)].", explicit: explicit, options: options, into: &out)
+                    checkEncoding(item, prefix: prefix + "\(e.tag)[\(i + 1)].", explicit: explicit, options: options, into: &out)
                 }
                 continue
             }
             if e.fragments != nil { continue }
             if !e.isUndefinedLength && e.valueLength % 2 == 1 {
-                out.append(Diagnostic(.warning, "vr.odd-length", path: path, offset: e.offset,
-                                      "value length \(e.valueLength) is odd"))
+                report(.warning, "vr.odd-length", "value length \(e.valueLength) is odd")
             }
-            guard let entry = StandardDictionary.entry(for: e.tag) else { continue }
-            if explicit, !entry.isAmbiguousVR, entry.vr != .none, e.vr != .UN, e.vr != entry.vr, !e.isImplicitInsideUN {
-                out.append(Diagnostic(.warning, "vr.mismatch", path: path, offset: e.offset,
-                                      "VR is \(e.vr.rawValue); the dictionary says \(entry.vrText)"))
+            guard let info = dictionary.info(for: e.tag) else { continue }
+            if explicit, !info.isAmbiguousVR, info.vr != .none, e.vr != .UN, e.vr != info.vr, !e.isImplicitInsideUN {
+                report(.warning, "vr.mismatch",
+                       "VR is \(e.vr.rawValue); the dictionary says \(StandardDictionary.entry(for: e.tag)?.vrText ?? "")")
             }
             guard e.vr.isString else { continue }
-            let values = ds.strings(of: e)
-            let shown = { (v: String) -> String in
-                options.showPHI || !HealthImagingRules.patientIdentifying.contains(e.tag) ? "\"\(v)\"" : "(value hidden)"
+            let bytes = ds.bytes(of: e)
+            func shown(_ value: UnsafeRawBufferPointer) -> String {
+                guard options.showPHI || !HealthImagingRules.patientIdentifying.contains(e.tag) else { return "(value hidden)" }
+                return "\"" + (e.vr.usesSpecificCharacterSet ? ds.characterSet.decode(value, isPersonName: e.vr == .PN)
+                    : SpecificCharacterSet.decode(value, with: .latin1)) + "\""
             }
-            checkVM(values.count, entry: entry, path: path, offset: e.offset, into: &out)
-            for v in values {
-                if let max = maxLength(e.vr), v.unicodeScalars.count > max {
-                    out.append(Diagnostic(.warning, "vr.length-exceeded", path: path, offset: e.offset,
-                                          "\(e.vr.rawValue) value of \(v.unicodeScalars.count) characters exceeds \(max): \(shown(v))"))
+            let maxChars = maxLength(e.vr)
+            let count = forEachComponent(bytes, split: !e.vr.isText) { v in
+                if let max = maxChars {
+                    let n = characterCount(v, vr: e.vr, characterSet: ds.characterSet)
+                    if n > max {
+                        report(.warning, "vr.length-exceeded", "\(e.vr.rawValue) value of \(n) characters exceeds \(max): \(shown(v))")
+                    }
                 }
-                if v.isEmpty { continue }
-                if let problem = formatProblem(v, vr: e.vr) {
-                    let code = e.vr == .UI ? "uid.invalid" : "value.invalid-\(e.vr.rawValue.lowercased())"
-                    out.append(Diagnostic(.warning, code, path: path, offset: e.offset, "\(problem): \(shown(v))"))
+                if !v.isEmpty, let problem = formatProblem(v, vr: e.vr) {
+                    report(.warning, e.vr == .UI ? "uid.invalid" : "value.invalid-\(e.vr.rawValue.lowercased())",
+                           "\(problem): \(shown(v))")
                 }
+            }
+            if !info.allows(valueCount: count) {
+                report(.warning, "vm.mismatch",
+                       "\(count) values; the dictionary allows \(StandardDictionary.entry(for: e.tag)?.vm ?? "")")
             }
         }
     }
 
-    static func checkVM(_ n: Int, entry: DictionaryEntry, path: String, offset: Int, into out: inout [Diagnostic]) {
-        guard n > 0 else { return }
-        let r = entry.vmRange
-        let ok = n >= r.min && (r.max.map { n <= $0 } ?? true) && (r.step <= 1 || n % r.step == 0)
-        if !ok {
-            out.append(Diagnostic(.warning, "vm.mismatch", path: path, offset: offset,
-                                  "\(n) values; the dictionary allows \(entry.vm)"))
+    /// Calls `body` with each value of a string element: split at backslashes
+    /// (unless `split` is false), trailing spaces and NULs removed. Returns the
+    /// number of values (0 for an empty element). Allocates nothing.
+    @discardableResult
+    static func forEachComponent(_ b: UnsafeRawBufferPointer, split: Bool,
+                                 _ body: (UnsafeRawBufferPointer) -> Void) -> Int {
+        var end = b.count
+        while end > 0 && (b[end - 1] == 0x20 || b[end - 1] == 0) { end -= 1 }
+        if end == 0 { return 0 }
+        func emit(_ s: Int, _ e: Int) {
+            var e = e
+            while e > s && (b[e - 1] == 0x20 || b[e - 1] == 0) { e -= 1 }
+            body(UnsafeRawBufferPointer(rebasing: b[s..<e]))
+        }
+        guard split else { emit(0, end); return 1 }
+        var count = 0, start = 0
+        for i in 0..<end where b[i] == 0x5C {
+            emit(start, i)
+            count += 1
+            start = i + 1
+        }
+        emit(start, end)
+        return count + 1
+    }
+
+    /// The whole value with trailing spaces and NULs removed (backslashes kept).
+    static func wholeValue(_ b: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        var end = b.count
+        while end > 0 && (b[end - 1] == 0x20 || b[end - 1] == 0) { end -= 1 }
+        return UnsafeRawBufferPointer(rebasing: b[0..<end])
+    }
+
+    /// Characters in a value: bytes for single-byte sets, code points for UTF-8,
+    /// decoded scalars for the multi-byte sets.
+    static func characterCount(_ v: UnsafeRawBufferPointer, vr: VR, characterSet: SpecificCharacterSet) -> Int {
+        guard vr.usesSpecificCharacterSet else { return v.count }
+        switch characterSet.encodings.first ?? .latin1 {
+        case .utf8: return v.reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
+        case .latin1, .latin2, .latin3, .latin4, .cyrillic, .arabic, .greek, .hebrew, .latin5, .thai:
+            if characterSet.encodings.count == 1 || !v.contains(0x1B) { return v.count }
+            return characterSet.decode(v, isPersonName: vr == .PN).unicodeScalars.count
+        default:
+            return characterSet.decode(v, isPersonName: vr == .PN).unicodeScalars.count
         }
     }
 
@@ -215,59 +263,115 @@ public enum Validator {
         }
     }
 
-    /// What is wrong with the format of a value, or nil (PS3.5 6.2).
-    static func formatProblem(_ v: String, vr: VR) -> String? {
-        let u = Array(v.utf8)
+    /// What is wrong with the format of a value's bytes, or nil (PS3.5 6.2).
+    static func formatProblem(_ u: UnsafeRawBufferPointer, vr: VR) -> String? {
         func all(_ ok: (UInt8) -> Bool) -> Bool { u.allSatisfy(ok) }
-        let digit = { (c: UInt8) in c >= 0x30 && c <= 0x39 }
+        @inline(__always) func digit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+        func number(_ r: Range<Int>) -> Int { r.reduce(0) { $0 * 10 + Int(u[$1]) - 0x30 } }
         switch vr {
         case .CS:
             return all { ($0 >= 0x41 && $0 <= 0x5A) || digit($0) || $0 == 0x20 || $0 == 0x5F }
                 ? nil : "code string has characters other than A-Z, 0-9, space and _"
         case .DA:
-            guard u.count == 8, all(digit), let m = Int(v.dropFirst(4).prefix(2)), let d = Int(v.suffix(2)),
-                  (1...12).contains(m), (1...31).contains(d) else { return "not a date YYYYMMDD" }
+            guard u.count == 8, all(digit), (1...12).contains(number(4..<6)), (1...31).contains(number(6..<8)) else {
+                return "not a date YYYYMMDD"
+            }
             return nil
         case .TM:
-            let main = v.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let hhmmss = main.first, [2, 4, 6].contains(hhmmss.count), hhmmss.utf8.allSatisfy(digit),
-                  main.count == 1 || (main[1].count <= 6 && main[1].utf8.allSatisfy(digit) && hhmmss.count == 6),
-                  let hh = Int(hhmmss.prefix(2)), hh < 24 else { return "not a time HHMMSS.FFFFFF" }
+            let dot = u.firstIndex(of: 0x2E) ?? u.count
+            guard [2, 4, 6].contains(dot), u[0..<dot].allSatisfy(digit), number(0..<2) < 24,
+                  dot == u.count || (dot == 6 && u.count - dot - 1 <= 6 && u[(dot + 1)...].allSatisfy(digit)) else {
+                return "not a time HHMMSS.FFFFFF"
+            }
             return nil
         case .DT:
-            return all { digit($0) || $0 == 0x2E || $0 == 0x2B || $0 == 0x2D } && u.count >= 4 ? nil : "not a date-time"
+            return u.count >= 4 && all { digit($0) || $0 == 0x2E || $0 == 0x2B || $0 == 0x2D } ? nil : "not a date-time"
         case .AS:
             guard u.count == 4, u[0...2].allSatisfy(digit), [0x44, 0x57, 0x4D, 0x59].contains(u[3]) else {
                 return "not an age nnnD/W/M/Y"
             }
             return nil
         case .DS:
-            return all { digit($0) || $0 == 0x2B || $0 == 0x2D || $0 == 0x2E || $0 == 0x45 || $0 == 0x65 || $0 == 0x20 }
-                && parseDS(v) != nil ? nil : "not a decimal string"
+            return isDecimalString(u) ? nil : "not a decimal string"
         case .IS:
-            guard all({ digit($0) || $0 == 0x2B || $0 == 0x2D || $0 == 0x20 }), let n = parseIS(v),
-                  n >= -2_147_483_648, n <= 2_147_483_647 else { return "not an integer string" }
-            return nil
+            return isIntegerString(u) ? nil : "not an integer string"
         case .UI:
-            return uidProblem(v)
+            return uidProblem(u)
         default:
             return nil
         }
     }
 
+    /// Leading and trailing spaces removed.
+    static func spaceTrimmed(_ u: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        var s = 0, e = u.count
+        while s < e && u[s] == 0x20 { s += 1 }
+        while e > s && u[e - 1] == 0x20 { e -= 1 }
+        return UnsafeRawBufferPointer(rebasing: u[s..<e])
+    }
+
+    /// DS: [+-] digits [. digits] [(E|e) [+-] digits], with at least one digit before the exponent.
+    static func isDecimalString(_ raw: UnsafeRawBufferPointer) -> Bool {
+        let u = spaceTrimmed(raw)
+        var i = 0
+        func digits() -> Int { let s = i; while i < u.count && u[i] >= 0x30 && u[i] <= 0x39 { i += 1 }; return i - s }
+        if i < u.count && (u[i] == 0x2B || u[i] == 0x2D) { i += 1 }
+        var mantissa = digits()
+        if i < u.count && u[i] == 0x2E { i += 1; mantissa += digits() }
+        guard mantissa > 0 else { return false }
+        if i < u.count && (u[i] == 0x45 || u[i] == 0x65) {
+            i += 1
+            if i < u.count && (u[i] == 0x2B || u[i] == 0x2D) { i += 1 }
+            guard digits() > 0 else { return false }
+        }
+        return i == u.count
+    }
+
+    /// IS: [+-] digits, within −2³¹ … 2³¹−1.
+    static func isIntegerString(_ raw: UnsafeRawBufferPointer) -> Bool {
+        let u = spaceTrimmed(raw)
+        var i = 0
+        var negative = false
+        if i < u.count && (u[i] == 0x2B || u[i] == 0x2D) { negative = u[i] == 0x2D; i += 1 }
+        guard i < u.count, u.count - i <= 10 else { return false }
+        var value: Int64 = 0
+        while i < u.count {
+            guard u[i] >= 0x30 && u[i] <= 0x39 else { return false }
+            value = value * 10 + Int64(u[i] - 0x30)
+            i += 1
+        }
+        return negative ? value <= 2_147_483_648 : value <= 2_147_483_647
+    }
+
     /// Why `uid` is not a valid UID (PS3.5 9.1), or nil.
     public static func uidProblem(_ uid: String) -> String? {
-        if uid.utf8.count > 64 { return "UID longer than 64 characters" }
-        let parts = uid.split(separator: ".", omittingEmptySubsequences: false)
-        for p in parts {
-            if p.isEmpty { return "UID has an empty component" }
-            if !p.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) { return "UID has characters other than digits and dots" }
-            if p.count > 1 && p.first == "0" { return "UID component has a leading zero" }
+        var copy = uid
+        return copy.withUTF8 { uidProblem(UnsafeRawBufferPointer($0)) }
+    }
+
+    static func uidProblem(_ u: UnsafeRawBufferPointer) -> String? {
+        if u.count > 64 { return "UID longer than 64 characters" }
+        var componentStart = 0
+        for i in 0...u.count {
+            if i == u.count || u[i] == 0x2E {
+                let length = i - componentStart
+                if length == 0 { return "UID has an empty component" }
+                if length > 1 && u[componentStart] == 0x30 { return "UID component has a leading zero" }
+                componentStart = i + 1
+            } else if u[i] < 0x30 || u[i] > 0x39 {
+                return "UID has characters other than digits and dots"
+            }
         }
         return nil
     }
 
     // MARK: Pixel data
+
+    /// Samples per pixel each Photometric Interpretation needs (PS3.3 C.7.6.3.1.2).
+    static let samplesForPhotometric: [String: Int] = [
+        "MONOCHROME1": 1, "MONOCHROME2": 1, "PALETTE COLOR": 1, "RGB": 3, "YBR_FULL": 3, "YBR_FULL_422": 3,
+        "YBR_ICT": 3, "YBR_RCT": 3, "YBR_PARTIAL_420": 3, "HSV": 3,
+    ]
 
     static func checkPixelData(_ file: DICOMFile, into out: inout [Diagnostic]) {
         let ds = file.dataSet
@@ -280,9 +384,7 @@ public enum Validator {
                                   "High Bit \(high) should be Bits Stored \(stored) − 1"))
         }
         if let pi = ds.string(Tag(0x0028_0004)), let spp = ds.int(.samplesPerPixel) {
-            let expected: Int? = ["MONOCHROME1": 1, "MONOCHROME2": 1, "PALETTE COLOR": 1, "RGB": 3, "YBR_FULL": 3,
-                                  "YBR_FULL_422": 3, "YBR_ICT": 3, "YBR_RCT": 3, "YBR_PARTIAL_420": 3, "HSV": 3][pi]
-            if let expected, expected != spp {
+            if let expected = samplesForPhotometric[pi], expected != spp {
                 out.append(Diagnostic(.warning, "pixel.photometric-samples", path: "(0028,0004)",
                                       "Photometric Interpretation \(pi) needs \(expected) samples per pixel; (0028,0002) is \(spp)"))
             }
@@ -299,27 +401,30 @@ public enum Validator {
                                   "\(file.transferSyntax.name) needs encapsulated pixel data"))
             return
         }
-        do {
-            _ = try file.frames()
-        } catch let error {
-            switch error {
-            case .nativeDataTooShort:
-                out.append(Diagnostic(.error, "pixel.native-length", path: "(7fe0,0010)", offset: pixel.offset, "\(error)"))
-            case .missingImageAttribute:
-                out.append(Diagnostic(.error, "pixel.missing-attribute", path: "(7fe0,0010)", offset: pixel.offset, "\(error)"))
-            default:
-                out.append(Diagnostic(.error, "pixel.offset-table", path: "(7fe0,0010)", offset: pixel.offset, "\(error)"))
+        // Native data: the length check below says all; encapsulated: the frames must be found.
+        if pixel.isUndefinedLength {
+            do {
+                _ = try file.frames()
+            } catch let error {
+                let code = error == .notIndexed ? "pixel.not-indexed" : "pixel.offset-table"
+                out.append(Diagnostic(.error, code, path: "(7fe0,0010)", offset: pixel.offset, "\(error)"))
             }
             return
         }
-        if !pixel.isUndefinedLength, let rows = ds.int(.rows), let cols = ds.int(.columns), let bits = ds.int(.bitsAllocated) {
-            let spp = ds.int(.samplesPerPixel) ?? 1
-            let bitsTotal = rows * cols * spp * bits * file.numberOfFrames
-            let expected = (bitsTotal + 7) / 8
-            if pixel.valueLength != expected + expected % 2 && pixel.valueLength != expected {
-                out.append(Diagnostic(.warning, "pixel.native-length", path: "(7fe0,0010)", offset: pixel.offset,
-                                      "Pixel Data holds \(pixel.valueLength) bytes; Rows×Columns×Samples×Bits×Frames gives \(expected)"))
-            }
+        guard let rows = ds.int(.rows), rows > 0, let cols = ds.int(.columns), cols > 0,
+              let bits = ds.int(.bitsAllocated), bits > 0 else {
+            out.append(Diagnostic(.error, "pixel.missing-attribute", path: "(7fe0,0010)", offset: pixel.offset,
+                                  "Rows, Columns or Bits Allocated is missing or zero"))
+            return
+        }
+        let spp = ds.int(.samplesPerPixel) ?? 1
+        let expected = (rows * cols * spp * bits * file.numberOfFrames + 7) / 8
+        if pixel.valueLength < expected {
+            out.append(Diagnostic(.error, "pixel.native-length", path: "(7fe0,0010)", offset: pixel.offset,
+                                  "Pixel Data holds \(pixel.valueLength) bytes; Rows×Columns×Samples×Bits×Frames needs \(expected)"))
+        } else if pixel.valueLength != expected + expected % 2 {
+            out.append(Diagnostic(.warning, "pixel.native-length", path: "(7fe0,0010)", offset: pixel.offset,
+                                  "Pixel Data holds \(pixel.valueLength) bytes; Rows×Columns×Samples×Bits×Frames gives \(expected)"))
         }
     }
 }
