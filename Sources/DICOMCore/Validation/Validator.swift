@@ -145,6 +145,8 @@ public enum Validator {
                               into out: inout [Diagnostic]) {
         var previous: Tag?
         var dictionary = StandardDictionary.Cursor()
+        let characterSet = ds.characterSet
+        let counting = CharacterCounting(characterSet)
         for e in ds.elements {
             func report(_ severity: Diagnostic.Severity, _ code: String, _ message: String) {
                 out.append(Diagnostic(severity, code, path: prefix + "\(e.tag)", offset: e.offset, message))
@@ -182,7 +184,7 @@ public enum Validator {
             let maxChars = maxLength(e.vr)
             let count = forEachComponent(bytes, split: !e.vr.isText) { v in
                 if let max = maxChars {
-                    let n = characterCount(v, vr: e.vr, characterSet: ds.characterSet)
+                    let n = counting.count(v, vr: e.vr, characterSet: characterSet)
                     if n > max {
                         report(.warning, "vr.length-exceeded", "\(e.vr.rawValue) value of \(n) characters exceeds \(max): \(shown(v))")
                     }
@@ -229,6 +231,30 @@ public enum Validator {
         var end = b.count
         while end > 0 && (b[end - 1] == 0x20 || b[end - 1] == 0) { end -= 1 }
         return UnsafeRawBufferPointer(rebasing: b[0..<end])
+    }
+
+    /// How to count the characters of values in one character set, decided once per data set.
+    enum CharacterCounting {
+        case bytes, utf8, decode
+
+        init(_ cs: SpecificCharacterSet) {
+            switch cs.encodings.first ?? .latin1 {
+            case .utf8: self = .utf8
+            case .latin1, .latin2, .latin3, .latin4, .cyrillic, .arabic, .greek, .hebrew, .latin5, .thai:
+                self = cs.encodings.count == 1 ? .bytes : .decode
+            default: self = .decode
+            }
+        }
+
+        /// Characters in `v`: bytes for single-byte sets, code points for UTF-8, decoded scalars otherwise.
+        func count(_ v: UnsafeRawBufferPointer, vr: VR, characterSet: SpecificCharacterSet) -> Int {
+            guard vr.usesSpecificCharacterSet else { return v.count }
+            switch self {
+            case .bytes: return v.count
+            case .utf8: return v.reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
+            case .decode: return Validator.characterCount(v, vr: vr, characterSet: characterSet)
+            }
+        }
     }
 
     /// Characters in a value: bytes for single-byte sets, code points for UTF-8,
