@@ -12,6 +12,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // System libraries, found through pkg-config (installed by Scripts/setup.sh).
@@ -24,7 +25,7 @@ let package = Package(
 
         .target(name: "DICOMCore", dependencies: ["CZlib"]),
         .target(name: "HTJ2K", dependencies: ["COpenJPEG"]),
-        .target(name: "Uploader", dependencies: ["DICOMCore"]),
+        .target(name: "Uploader", dependencies: ["DICOMCore", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "ahi-upload",
             dependencies: [
@@ -40,6 +41,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["DICOMCore", "CZlib"], path: "Tests/TestSupport"),
         .testTarget(name: "DICOMCoreTests", dependencies: ["DICOMCore", "TestSupport"]),
         .testTarget(name: "ahi-uploadTests", dependencies: ["DICOMCore", "HTJ2K", "TestSupport"]),
+        .testTarget(name: "UploaderTests", dependencies: ["Uploader", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
