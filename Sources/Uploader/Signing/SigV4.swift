@@ -123,6 +123,26 @@ public struct SigV4Signer: Sendable {
         return (query, sig)
     }
 
+    // MARK: aws-chunked (STREAMING-AWS4-HMAC-SHA256-PAYLOAD)
+
+    /// The signature of one chunk of an aws-chunked body: each chunk signs the
+    /// previous signature (the seed is the request's own) and the chunk's hash.
+    public func chunkSignature(previous: String, chunk: some DataProtocol, date: Date) -> String {
+        let stamp = AmzDate(date)
+        let scope = "\(stamp.day)/\(region)/\(service)/aws4_request"
+        let stringToSign = ["AWS4-HMAC-SHA256-PAYLOAD", stamp.full, scope, previous, Self.emptyPayloadHash,
+                            Self.sha256Hex(chunk)].joined(separator: "\n")
+        return Self.hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: signingKey(day: stamp.day)))
+    }
+
+    /// Bytes an aws-chunked body adds around `size` bytes of payload cut in `chunkSize` chunks
+    /// (each chunk `hex;chunk-signature=<64>\r\n…\r\n`, then the empty final chunk).
+    public static func awsChunkedLength(payload size: Int, chunkSize: Int) -> Int {
+        func frame(_ n: Int) -> Int { String(n, radix: 16).count + ";chunk-signature=".count + 64 + 4 + n }
+        let full = size / chunkSize, rest = size % chunkSize
+        return full * frame(chunkSize) + (rest > 0 ? frame(rest) : 0) + frame(0)
+    }
+
     // MARK: Canonical forms
 
     func signature(for request: Request, query: [(String, String?)], stamp: AmzDate) -> Signature {
