@@ -13,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // System libraries, found through pkg-config (installed by Scripts/setup.sh).
@@ -25,7 +26,11 @@ let package = Package(
 
         .target(name: "DICOMCore", dependencies: ["CZlib"]),
         .target(name: "HTJ2K", dependencies: ["COpenJPEG"]),
-        .target(name: "Uploader", dependencies: ["DICOMCore", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Uploader", dependencies: [
+            "DICOMCore", "CZlib",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         .executableTarget(
             name: "ahi-upload",
             dependencies: [

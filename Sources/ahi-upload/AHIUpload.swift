@@ -11,13 +11,13 @@ struct AHIUpload: AsyncParsableCommand {
         commandName: "ahi-upload",
         abstract: "Read, validate and move DICOM studies into AWS HealthImaging.",
         version: "0.1.0",
-        subcommands: [Dump.self, Validate.self])
+        subcommands: [Dump.self, Validate.self, Upload.self])
 }
 
 /// Writes to standard error.
-func printError(_ text: String) {
+func printError(_ text: String, terminator: String = "\n") {
     var stderrStream = StandardError()
-    print(text, to: &stderrStream)
+    print(text, terminator: terminator, to: &stderrStream)
 }
 
 struct StandardError: TextOutputStream {

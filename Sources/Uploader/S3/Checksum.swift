@@ -1,0 +1,54 @@
+import CZlib
+
+/// The CRC-32 (IEEE, as zlib computes it) that S3 verifies in `x-amz-checksum-crc32`.
+public struct CRC32: Sendable, Hashable {
+    /// The running value.
+    public private(set) var value: UInt32 = 0
+
+    /// A fresh checksum.
+    public init() {}
+
+    /// Adds bytes.
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        var rest = bytes[...]
+        // zlib takes a 32-bit length.
+        while !rest.isEmpty {
+            let n = min(rest.count, 1 << 30)
+            let chunk = UnsafeRawBufferPointer(rebasing: rest.prefix(n))
+            value = UInt32(CZlib.crc32(UInt(value), chunk.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(n)))
+            rest = rest.dropFirst(n)
+        }
+    }
+
+    /// The checksum of `bytes`.
+    public static func of(_ bytes: [UInt8]) -> CRC32 {
+        var c = CRC32()
+        bytes.withUnsafeBytes { c.update($0) }
+        return c
+    }
+
+    /// Base64 of the big-endian bytes, as the `x-amz-checksum-crc32` header carries it.
+    public var base64: String {
+        let b = [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
+        return Base64Encoding.encode(b)
+    }
+}
+
+/// Standard base64 of small byte strings (checksums, MD5s).
+enum Base64Encoding {
+    static func encode(_ bytes: [UInt8]) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        var out = [UInt8]()
+        var i = 0
+        while i < bytes.count {
+            let a = UInt32(bytes[i]), b = i + 1 < bytes.count ? UInt32(bytes[i + 1]) : 0, c = i + 2 < bytes.count ? UInt32(bytes[i + 2]) : 0
+            let v = a << 16 | b << 8 | c
+            out.append(alphabet[Int(v >> 18 & 63)])
+            out.append(alphabet[Int(v >> 12 & 63)])
+            out.append(i + 1 < bytes.count ? alphabet[Int(v >> 6 & 63)] : UInt8(ascii: "="))
+            out.append(i + 2 < bytes.count ? alphabet[Int(v & 63)] : UInt8(ascii: "="))
+            i += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

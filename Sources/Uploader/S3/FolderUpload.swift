@@ -1,0 +1,182 @@
+import DICOMCore
+import Foundation
+
+/// Limits how many requests (and so how many part buffers) are in flight.
+actor AsyncSemaphore {
+    private var free: Int
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    init(_ count: Int) { free = max(1, count) }
+
+    func acquire() async {
+        if free > 0 { free -= 1; return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func release() {
+        if waiters.isEmpty { free += 1 } else { waiters.removeFirst().resume() }
+    }
+}
+
+/// Counts what has been uploaded, for the progress line and the summary.
+public actor UploadProgress {
+    /// Files finished (uploaded or failed).
+    public private(set) var filesDone = 0
+    /// Bytes sent and acknowledged.
+    public private(set) var bytesDone = 0
+    let totalFiles: Int
+    let totalBytes: Int
+    let start = Date()
+    private var lastPrint = Date.distantPast
+    private let report: (@Sendable (String) -> Void)?
+    private let interactive: Bool
+
+    init(totalFiles: Int, totalBytes: Int, interactive: Bool, report: (@Sendable (String) -> Void)?) {
+        self.totalFiles = totalFiles
+        self.totalBytes = totalBytes
+        self.interactive = interactive
+        self.report = report
+    }
+
+    func add(bytes: Int) { bytesDone += bytes; tick() }
+    func fileDone() { filesDone += 1; tick() }
+
+    /// `files 12/300, 48.1/157.3 MB, 210.4 MB/s, ETA 1 s`.
+    public var line: String {
+        let elapsed = max(Date().timeIntervalSince(start), 0.001)
+        let rate = Double(bytesDone) / elapsed
+        let eta = rate > 0 ? Double(totalBytes - bytesDone) / rate : 0
+        return String(format: "files %d/%d, %.1f/%.1f MB, %.1f MB/s, ETA %.0f s", filesDone, totalFiles,
+                      Double(bytesDone) / 1e6, Double(totalBytes) / 1e6, rate / 1e6, eta)
+    }
+
+    private func tick() {
+        guard let report else { return }
+        let now = Date()
+        let interval = interactive ? 0.2 : 5
+        guard now.timeIntervalSince(lastPrint) >= interval || filesDone == totalFiles else { return }
+        lastPrint = now
+        report(line)
+    }
+}
+
+/// Uploads files to S3: PutObject for small ones, multipart (with CRC-32 per
+/// part) for large ones, with one bound on requests — and so on bytes — in flight.
+public struct FolderUploader: Sendable {
+    /// Where to upload.
+    public let client: S3Client
+    /// Requests in flight at once (files and parts together).
+    public let concurrency: Int
+    /// Files at least this large use multipart.
+    public let multipartThreshold: Int
+    /// The preferred part size; raised so a file never needs more than 10,000 parts.
+    public let partSize: Int
+
+    /// One file's outcome.
+    public struct Result: Sendable {
+        /// The local path.
+        public let path: String
+        /// The key it went to.
+        public let key: String
+        /// Its size.
+        public let size: Int
+        /// The error, if it failed.
+        public let error: String?
+    }
+
+    /// Creates an uploader (defaults: 10 in flight, multipart from 16 MiB, 8 MiB parts).
+    public init(client: S3Client, concurrency: Int = 10, multipartThreshold: Int = 16 << 20, partSize: Int = 8 << 20) {
+        self.client = client
+        self.concurrency = max(1, concurrency)
+        self.multipartThreshold = max(1, multipartThreshold)
+        self.partSize = max(5 << 20, partSize)
+    }
+
+    /// The part size for a file: at least 5 MiB, and large enough for ≤ 10,000 parts.
+    public static func partSize(for size: Int, preferred: Int) -> Int {
+        let minimum = (size + 9_999) / 10_000
+        let mib = 1 << 20
+        return max(max(5 * mib, preferred), (minimum + mib - 1) / mib * mib)
+    }
+
+    /// Uploads `files` (path → key). Failures are reported per file; the others go on.
+    public func upload(_ files: [(path: String, key: String)], bucket: String,
+                       progress report: (@Sendable (String) -> Void)? = nil, interactive: Bool = false) async -> [Result] {
+        let sizes = files.map { (try? FileManager.default.attributesOfItem(atPath: $0.path)[.size] as? Int) ?? 0 }
+        let progress = UploadProgress(totalFiles: files.count, totalBytes: sizes.reduce(0, +), interactive: interactive, report: report)
+        let permits = AsyncSemaphore(concurrency)
+        let fileSlots = AsyncSemaphore(concurrency)
+        return await withTaskGroup(of: (Int, Result).self) { group in
+            for (i, file) in files.enumerated() {
+                await fileSlots.acquire()
+                group.addTask {
+                    let r = await uploadOne(file.path, key: file.key, size: sizes[i], bucket: bucket, permits: permits, progress: progress)
+                    await fileSlots.release()
+                    await progress.fileDone()
+                    return (i, r)
+                }
+            }
+            var results = [Result?](repeating: nil, count: files.count)
+            for await (i, r) in group { results[i] = r }
+            return results.compactMap { $0 }
+        }
+    }
+
+    private func uploadOne(_ path: String, key: String, size: Int, bucket: String, permits: AsyncSemaphore,
+                           progress: UploadProgress) async -> Result {
+        do {
+            let storage = try ByteStorage(mappingFileAt: path)
+            if storage.count < multipartThreshold {
+                await permits.acquire()
+                do {
+                    try await client.putObject(bucket: bucket, key: key, body: Array(storage.buffer))
+                } catch {
+                    await permits.release()
+                    throw error
+                }
+                await permits.release()
+                await progress.add(bytes: storage.count)
+            } else {
+                try await multipart(storage, key: key, bucket: bucket, permits: permits, progress: progress)
+            }
+            return Result(path: path, key: key, size: size, error: nil)
+        } catch {
+            return Result(path: path, key: key, size: size, error: "\(error)")
+        }
+    }
+
+    /// Uploads a file in parts; on any failure the upload is aborted, so no part is left behind.
+    private func multipart(_ storage: ByteStorage, key: String, bucket: String, permits: AsyncSemaphore,
+                           progress: UploadProgress) async throws {
+        let size = Self.partSize(for: storage.count, preferred: partSize)
+        let uploadId = try await client.createMultipartUpload(bucket: bucket, key: key)
+        do {
+            let count = max(1, (storage.count + size - 1) / size)
+            let parts = try await withThrowingTaskGroup(of: S3Part.self) { group in
+                for n in 0..<count {
+                    group.addTask {
+                        await permits.acquire()
+                        do {
+                            let range = ByteRange(offset: n * size, count: min(size, storage.count - n * size))
+                            let part = try await client.uploadPart(bucket: bucket, key: key, uploadId: uploadId,
+                                                                   number: n + 1, body: storage.copyBytes(range))
+                            await permits.release()
+                            await progress.add(bytes: range.count)
+                            return part
+                        } catch {
+                            await permits.release()
+                            throw error
+                        }
+                    }
+                }
+                var parts: [S3Part] = []
+                for try await p in group { parts.append(p) }
+                return parts
+            }
+            try await client.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: parts)
+        } catch {
+            try? await client.abortMultipartUpload(bucket: bucket, key: key, uploadId: uploadId)
+            throw error
+        }
+    }
+}

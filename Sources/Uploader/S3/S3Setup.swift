@@ -1,0 +1,49 @@
+import Foundation
+
+/// Builds an `S3Client` the way the AWS CLI would: credentials from the chain,
+/// region from the usual places, path-style for a custom endpoint.
+public enum S3Setup {
+    /// Why an S3 target could not be set up.
+    public struct SetupError: Error, CustomStringConvertible, Sendable {
+        /// The reason, for the user.
+        public let description: String
+    }
+
+    /// Splits `s3://bucket/prefix` into bucket and prefix (without leading slash; a trailing slash kept).
+    public static func parseS3URI(_ uri: String) throws -> (bucket: String, prefix: String) {
+        guard uri.hasPrefix("s3://") else { throw SetupError(description: "\(uri): expected s3://bucket/prefix") }
+        let rest = uri.dropFirst(5)
+        let bucket = rest.prefix { $0 != "/" }
+        guard bucket.count >= 3 else { throw SetupError(description: "\(uri): bucket names have 3 to 63 characters") }
+        var prefix = String(rest.dropFirst(bucket.count).drop { $0 == "/" })
+        if !prefix.isEmpty && !prefix.hasSuffix("/") { prefix += "/" }
+        return (String(bucket), prefix)
+    }
+
+    /// A client for `endpointURL` (or AWS when nil).
+    public static func makeClient(endpointURL: String?, region explicitRegion: String?, profile: String?,
+                                  connections: Int, environment: [String: String] = ProcessInfo.processInfo.environment,
+                                  debug: (@Sendable (String) -> Void)? = nil) throws -> S3Client {
+        let chain = CredentialChain(environment: environment, profile: profile)
+        let credentials = try chain.resolve()
+        debug?("credentials: \(credentials)")
+        let region = resolveRegion(explicit: explicitRegion, environment: environment, profile: chain.profileName)
+            ?? (endpointURL != nil ? "us-east-1" : nil)
+        guard let region else {
+            throw SetupError(description: "no region: pass --region, set AWS_REGION, or add region to the profile")
+        }
+        let endpoint: Endpoint
+        if let endpointURL {
+            guard let e = Endpoint(endpointURL) else { throw SetupError(description: "\(endpointURL): not an http(s) URL") }
+            endpoint = e
+        } else {
+            endpoint = Endpoint(scheme: "https", host: "s3.\(region).amazonaws.com")
+        }
+        let provider: @Sendable () async throws -> AWSCredentials = { credentials }
+        let make: @Sendable (Endpoint) -> AWSTransport = { e in
+            AWSTransport(endpoint: e, region: region, service: "s3", connections: connections,
+                         credentials: provider, debug: debug)
+        }
+        return S3Client(transport: make(endpoint), pathStyle: endpointURL != nil, makeTransport: make)
+    }
+}

