@@ -47,7 +47,7 @@ struct Upload: AsyncParsableCommand {
         let (bucket, prefix) = try S3Setup.parseS3URI(destination)
         var debugLog: (@Sendable (String) -> Void)?
         if debug { debugLog = { message in printError("debug: " + message) } }
-        let client = try S3Setup.makeClient(endpointURL: s3EndpointURL, region: region, profile: profile,
+        let client = try await S3Setup.makeClient(endpointURL: s3EndpointURL, region: region, profile: profile,
                                             connections: concurrency, debug: debugLog)
         let (paths, problems) = FileWalker.files(under: [folder])
         for p in problems { printError("\(p.path): \(p.reason)") }

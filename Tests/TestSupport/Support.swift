@@ -10,24 +10,82 @@ public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathCompone
 public func fixture(_ name: String) -> String { packageRoot.appendingPathComponent("Fixtures/\(name)").path }
 
 /// Runs a program (looked up on PATH) and returns its status and output.
+///
+/// Output goes through temporary files, not pipes: a pipe's write end can leak
+/// into a server another test starts at the same moment, and then reading to
+/// end-of-file would wait for that server to exit.
 @discardableResult
-public func run(_ program: String, _ arguments: [String], cwd: URL? = nil) throws -> (status: Int32, out: String, err: String) {
+public func run(_ program: String, _ arguments: [String], cwd: URL? = nil,
+                environment: [String: String]? = nil) throws -> (status: Int32, out: String, err: String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     p.arguments = [program] + arguments
     if let cwd { p.currentDirectoryURL = cwd }
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
+    if let environment { p.environment = environment }
+    let base = FileManager.default.temporaryDirectory.appendingPathComponent("ahi-run-\(UUID().uuidString)")
+    let outURL = base.appendingPathExtension("out"), errURL = base.appendingPathExtension("err")
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    defer {
+        try? FileManager.default.removeItem(at: outURL)
+        try? FileManager.default.removeItem(at: errURL)
+    }
+    let outHandle = try FileHandle(forWritingTo: outURL), errHandle = try FileHandle(forWritingTo: errURL)
+    p.standardOutput = outHandle
+    p.standardError = errHandle
+    p.standardInput = FileHandle.nullDevice
     try p.run()
-    // Read both pipes concurrently so that neither fills up and blocks the child.
-    nonisolated(unsafe) var errData = Data()
-    let group = DispatchGroup()
-    DispatchQueue.global().async(group: group) { errData = err.fileHandleForReading.readDataToEndOfFile() }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
     p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    try? outHandle.close()
+    try? errHandle.close()
+    let out = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
+    let err = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
+    return (p.terminationStatus, out, err)
+}
+
+/// A server process started for a test, its output in a file; stopped with `stop()`.
+public final class BackgroundProcess: @unchecked Sendable {
+    /// The process.
+    public let process = Process()
+    /// Where its standard output goes.
+    public let outputFile: URL
+
+    /// Starts `program` with `arguments` (looked up on PATH).
+    public init(_ program: String, _ arguments: [String]) throws {
+        outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("ahi-bg-\(UUID().uuidString).out")
+        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [program] + arguments
+        process.standardOutput = try FileHandle(forWritingTo: outputFile)
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// Waits (up to `seconds`) for a line of output starting with `prefix`; returns that line.
+    public func waitForLine(startingWith prefix: String, seconds: Double = 30) async throws -> String? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let text = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) { return String(line) }
+            if !process.isRunning { return nil }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        return nil
+    }
+
+    /// The port of a "listening on PORT" line.
+    public func listeningPort() async throws -> Int? {
+        try await waitForLine(startingWith: "listening on").flatMap { Int($0.split(separator: " ").last ?? "") }
+    }
+
+    /// Kills the process and waits for it. SIGKILL, because a child inherits the
+    /// test runner's signal mask, in which libdispatch has blocked SIGTERM.
+    public func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(at: outputFile)
+    }
 }
 
 /// CRC-32 (zlib) of bytes, to compare frames with pydicom's `zlib.crc32`.

@@ -27,28 +27,28 @@ final class SeaweedServer: @unchecked Sendable {
                              "-ip.bind=127.0.0.1", "-master.telemetry=false", "-master.telemetry.url=http://127.0.0.1:9/",
                              "-webdav=false", "-admin.ui=false", "-s3.port=\(port)", "-s3.port.iceberg=0", "-s3.port.lance=0",
                              "-s3.config=\(dir.appendingPathComponent("s3.json").path)"]
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
         try process.run()
     }
 
     var endpoint: String { "http://127.0.0.1:\(port)" }
 
     func stop() {
-        process.terminate()
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }  // SIGTERM is blocked in children of the test runner
         process.waitUntilExit()
         try? FileManager.default.removeItem(at: dir)
     }
 
-    func client(secret: String = SeaweedServer.secretKey, retry: RetryPolicy = RetryPolicy()) throws -> S3Client {
+    func client(secret: String = SeaweedServer.secretKey) async throws -> S3Client {
         let env = ["AWS_ACCESS_KEY_ID": Self.accessKey, "AWS_SECRET_ACCESS_KEY": secret, "HOME": "/nonexistent"]
-        _ = retry
-        return try S3Setup.makeClient(endpointURL: endpoint, region: "us-east-1", profile: nil, connections: 8, environment: env)
+        return try await S3Setup.makeClient(endpointURL: endpoint, region: "us-east-1", profile: nil, connections: 8, environment: env)
     }
 
     /// Waits until the S3 port answers (weed mini needs a few seconds), creating `bucket`.
     func waitUntilReady(bucket: String) async throws {
-        let c = try client()
+        let c = try await client()
         defer { Task { await c.shutdown() } }
         let deadline = Date().addingTimeInterval(60)
         while true {
@@ -81,7 +81,7 @@ func testBytes(_ count: Int, seed: UInt64) -> [UInt8] {
     let server = try SeaweedServer()
     defer { server.stop() }
     try await server.waitUntilReady(bucket: "ahi-test")
-    let client = try server.client()
+    let client = try await server.client()
 
     // A folder of fixtures, uploaded the way a user would, reads back byte-identical.
     let folder = packageRoot.appendingPathComponent("Fixtures").path
@@ -139,7 +139,7 @@ func testBytes(_ count: Int, seed: UInt64) -> [UInt8] {
     await client.shutdown()
 
     // A wrong secret: a clear "signature does not match — check the credentials" error.
-    let wrong = try server.client(secret: "not-the-secret")
+    let wrong = try await server.client(secret: "not-the-secret")
     do {
         try await wrong.putObject(bucket: "ahi-test", key: "x.bin", body: [1])
         Issue.record("a wrong secret was accepted")
@@ -155,22 +155,55 @@ func testBytes(_ count: Int, seed: UInt64) -> [UInt8] {
     let server = try SeaweedServer()
     defer { server.stop() }
     try await server.waitUntilReady(bucket: "ahi-cli")
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: toolPath())
-    p.arguments = ["upload", packageRoot.appendingPathComponent("Fixtures").path, "s3://ahi-cli/study",
-                   "--s3-endpoint-url", server.endpoint]
-    p.environment = ["AWS_ACCESS_KEY_ID": SeaweedServer.accessKey, "AWS_SECRET_ACCESS_KEY": SeaweedServer.secretKey,
-                     "HOME": "/nonexistent"]
-    let out = Pipe()
-    p.standardOutput = out
-    try p.run()
-    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    p.waitUntilExit()
-    #expect(p.terminationStatus == 0, "\(text)")
-    #expect(text.contains("0 failed"), "\(text)")
-    let client = try server.client()
+    let r = try run(toolPath(), ["upload", packageRoot.appendingPathComponent("Fixtures").path, "s3://ahi-cli/study",
+                                 "--s3-endpoint-url", server.endpoint],
+                    environment: ["AWS_ACCESS_KEY_ID": SeaweedServer.accessKey, "AWS_SECRET_ACCESS_KEY": SeaweedServer.secretKey,
+                                  "HOME": "/nonexistent"])
+    #expect(r.status == 0, "\(r.out)\(r.err)")
+    #expect(r.out.contains("0 failed"), "\(r.out)")
+    let client = try await server.client()
     let objects = try await client.listObjects(bucket: "ahi-cli", prefix: "study/")
     #expect(objects.contains { $0.key == "study/ct_explicit_le.dcm" })
     await client.shutdown()
 }
+}
+
+extension SeaweedFSTests {
+    /// Dropped connections, 503 SlowDown, 500 and delays from a loopback proxy: the upload still
+    /// completes byte-identical, and the retries are visible in --debug.
+    @Test(.timeLimit(.minutes(5))) func retriesThroughFaultInjectingProxy() async throws {
+        let server = try SeaweedServer()
+        defer { server.stop() }
+        try await server.waitUntilReady(bucket: "ahi-faults")
+        let proxy = try BackgroundProcess("python3", [packageRoot.appendingPathComponent("Tests/Oracle/fault_proxy.py").path,
+                                                      "--port", "0", "--upstream", server.endpoint, "--every", "3"])
+        defer { proxy.stop() }
+        let port = try await proxy.listeningPort() ?? 0
+        #expect(port != 0, "proxy did not start")
+
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ahi-faults-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for i in 0..<12 {
+            try Data(testBytes(i == 0 ? 11 << 20 : 40_000 + i, seed: UInt64(100 + i))).write(to: dir.appendingPathComponent("file\(i).bin"))
+        }
+        let env = ["AWS_ACCESS_KEY_ID": SeaweedServer.accessKey, "AWS_SECRET_ACCESS_KEY": SeaweedServer.secretKey,
+                   "HOME": "/nonexistent"]
+        let r = try run(toolPath(), ["upload", dir.path, "s3://ahi-faults/run", "--s3-endpoint-url", "http://127.0.0.1:\(port)",
+                                     "--debug", "--concurrency", "4", "--multipart-threshold-mib", "8", "--part-size-mib", "5"],
+                        environment: env)
+        let (outText, errText) = (r.out, r.err)
+        #expect(r.status == 0, "\(outText)\n\(errText.suffix(3000))")
+        let retries = errText.split(separator: "\n").filter { $0.contains("debug: retry") }
+        print("fault proxy: \(retries.count) retries in --debug; summary: \(outText)")
+        #expect(retries.count >= 3)
+        #expect(!errText.contains(SeaweedServer.secretKey))
+        let client = try await server.client()
+        for i in 0..<12 {
+            let back = try await client.getObject(bucket: "ahi-faults", key: "run/file\(i).bin")
+            #expect(back == testBytes(i == 0 ? 11 << 20 : 40_000 + i, seed: UInt64(100 + i)), "file\(i)")
+        }
+        #expect(try await client.listMultipartUploads(bucket: "ahi-faults", prefix: "run/").isEmpty)
+        await client.shutdown()
+    }
 }

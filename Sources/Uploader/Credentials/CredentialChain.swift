@@ -62,6 +62,23 @@ public struct CredentialChain: Sendable {
         return try fromProfile(settings, name: profileName)
     }
 
+    /// The whole chain: environment and profile as `resolve()`, then the container
+    /// endpoint and EC2 instance metadata when no profile had credentials.
+    public func resolveAll() async throws(CredentialError) -> AWSCredentials {
+        do {
+            return try resolve()
+        } catch .notFound(let tried) {
+            var tried = tried
+            tried.append("container endpoint")
+            if let c = try await MetadataCredentials.container(environment) { return c }
+            if environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() != "true" {
+                tried.append("EC2 instance metadata")
+                if let c = try await MetadataCredentials.instanceMetadata(environment) { return c }
+            }
+            throw .notFound(tried: tried)
+        }
+    }
+
     /// `AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY` (+ `AWS_SESSION_TOKEN` or the legacy `AWS_SECURITY_TOKEN`).
     func fromEnvironment() throws(CredentialError) -> AWSCredentials? {
         let id = environment["AWS_ACCESS_KEY_ID"].flatMap { $0.isEmpty ? nil : $0 }

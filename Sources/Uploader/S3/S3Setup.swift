@@ -23,9 +23,10 @@ public enum S3Setup {
     /// A client for `endpointURL` (or AWS when nil).
     public static func makeClient(endpointURL: String?, region explicitRegion: String?, profile: String?,
                                   connections: Int, environment: [String: String] = ProcessInfo.processInfo.environment,
-                                  debug: (@Sendable (String) -> Void)? = nil) throws -> S3Client {
+                                  debug: (@Sendable (String) -> Void)? = nil) async throws -> S3Client {
         let chain = CredentialChain(environment: environment, profile: profile)
-        let credentials = try chain.resolve()
+        let provider = CredentialProvider(chain: chain)
+        let credentials = try await provider.credentials()  // fail now, with the chain's message, not mid-upload
         debug?("credentials: \(credentials)")
         let region = resolveRegion(explicit: explicitRegion, environment: environment, profile: chain.profileName)
             ?? (endpointURL != nil ? "us-east-1" : nil)
@@ -39,10 +40,9 @@ public enum S3Setup {
         } else {
             endpoint = Endpoint(scheme: "https", host: "s3.\(region).amazonaws.com")
         }
-        let provider: @Sendable () async throws -> AWSCredentials = { credentials }
         let make: @Sendable (Endpoint) -> AWSTransport = { e in
             AWSTransport(endpoint: e, region: region, service: "s3", connections: connections,
-                         credentials: provider, debug: debug)
+                         credentials: { try await provider.credentials() }, debug: debug)
         }
         return S3Client(transport: make(endpoint), pathStyle: endpointURL != nil, makeTransport: make)
     }

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""A loopback HTTP proxy that injects faults in front of an S3 server, for the
+retry tests: every Nth request gets, in turn, a dropped connection, a 503
+SlowDown, a 500 InternalError, or a 1.5 s delay before being forwarded.
+
+    python3 Tests/Oracle/fault_proxy.py --port 0 --upstream http://127.0.0.1:8333 --every 3
+
+Prints "listening on PORT" when ready; on SIGTERM prints the faults injected.
+The Host header is forwarded unchanged, so the client's SigV4 signature (made
+for the proxy's address) is what the server checks.
+"""
+import argparse
+import http.client
+import signal
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlparse
+
+FAULTS = ["drop", "slowdown", "internal", "delay"]
+lock = threading.Lock()
+state = {"count": 0, "injected": {k: 0 for k in FAULTS}}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--upstream", required=True)
+    ap.add_argument("--every", type=int, default=3)
+    args = ap.parse_args()
+    up = urlparse(args.upstream)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a):
+            pass
+
+        def handle_any(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            with lock:
+                state["count"] += 1
+                n = state["count"]
+                fault = FAULTS[(n // args.every) % len(FAULTS)] if n % args.every == 0 else None
+                if fault:
+                    state["injected"][fault] += 1
+            if fault == "drop":
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            if fault in ("slowdown", "internal"):
+                code, status = ("SlowDown", 503) if fault == "slowdown" else ("InternalError", 500)
+                doc = (f"<?xml version=\"1.0\"?><Error><Code>{code}</Code><Message>injected</Message>"
+                       f"<RequestId>proxy-{n}</RequestId></Error>").encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(doc)))
+                self.end_headers()
+                self.wfile.write(doc)
+                return
+            if fault == "delay":
+                time.sleep(1.5)
+            conn = http.client.HTTPConnection(up.hostname, up.port, timeout=60)
+            conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+            for k, v in self.headers.items():
+                conn.putheader(k, v)
+            conn.endheaders(body if body else None)
+            resp = conn.getresponse()
+            data = resp.read()
+            self.send_response(resp.status)
+            for k, v in resp.getheaders():
+                if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+            conn.close()
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
+
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server.daemon_threads = True
+
+    def stop(*_):
+        print(f"faults injected: {state['injected']} of {state['count']} requests", flush=True)
+        threading.Thread(target=server.shutdown).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    print(f"listening on {server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
