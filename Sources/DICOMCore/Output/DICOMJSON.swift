@@ -137,6 +137,13 @@ public enum DICOMJSON {
 public enum Base64 {
     static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
+    /// The base64 text of `bytes` (checksums, digests).
+    public static func encode(_ bytes: [UInt8]) -> String {
+        var out = ""
+        bytes.withUnsafeBytes { encode($0, into: &out) }
+        return out
+    }
+
     /// Appends the base64 text of `bytes` to `out`.
     public static func encode(_ bytes: UnsafeRawBufferPointer, into out: inout String) {
         let n = bytes.count

@@ -1,4 +1,5 @@
 import CZlib
+import DICOMCore
 
 /// The CRC-32 (IEEE, as zlib computes it) that S3 verifies in `x-amz-checksum-crc32`.
 public struct CRC32: Sendable, Hashable {
@@ -30,25 +31,6 @@ public struct CRC32: Sendable, Hashable {
     /// Base64 of the big-endian bytes, as the `x-amz-checksum-crc32` header carries it.
     public var base64: String {
         let b = [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
-        return Base64Encoding.encode(b)
-    }
-}
-
-/// Standard base64 of small byte strings (checksums, MD5s).
-enum Base64Encoding {
-    static func encode(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var out = [UInt8]()
-        var i = 0
-        while i < bytes.count {
-            let a = UInt32(bytes[i]), b = i + 1 < bytes.count ? UInt32(bytes[i + 1]) : 0, c = i + 2 < bytes.count ? UInt32(bytes[i + 2]) : 0
-            let v = a << 16 | b << 8 | c
-            out.append(alphabet[Int(v >> 18 & 63)])
-            out.append(alphabet[Int(v >> 12 & 63)])
-            out.append(i + 1 < bytes.count ? alphabet[Int(v >> 6 & 63)] : UInt8(ascii: "="))
-            out.append(i + 2 < bytes.count ? alphabet[Int(v & 63)] : UInt8(ascii: "="))
-            i += 3
-        }
-        return String(decoding: out, as: UTF8.self)
+        return Base64.encode(b)
     }
 }

@@ -1,4 +1,5 @@
 import Crypto
+import DICOMCore
 import Foundation
 
 /// An object listed by ListObjectsV2.
@@ -124,7 +125,7 @@ public final class S3Client: @unchecked Sendable {
             let batch = keys[start..<min(start + 1000, keys.count)]
             let xml = "<Delete><Quiet>true</Quiet>" + batch.map { "<Object><Key>\(XML.escape($0))</Key></Object>" }.joined() + "</Delete>"
             let body = Array(xml.utf8)
-            let md5 = Base64Encoding.encode(Array(Insecure.MD5.hash(data: body)))
+            let md5 = Base64.encode(Array(Insecure.MD5.hash(data: body)))
             _ = try await t.send(AWSRequest(operation: "DeleteObjects", method: "POST", path: path.isEmpty ? "/" : path,
                                             query: [("delete", nil)], headers: [("Content-MD5", md5)], body: body))
         }
