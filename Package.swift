@@ -24,10 +24,12 @@ let package = Package(
             name: "COpenJPEG", path: "Sources/COpenJPEG", pkgConfig: "libopenjp2",
             providers: [.apt(["libopenjp2-7-dev"])]),
 
+        // CRC-32C with the CPU's CRC32 instruction (S3 checksums).
+        .target(name: "CChecksum"),
         .target(name: "DICOMCore", dependencies: ["CZlib"]),
         .target(name: "HTJ2K", dependencies: ["COpenJPEG"]),
         .target(name: "Uploader", dependencies: [
-            "DICOMCore", "CZlib",
+            "DICOMCore", "CZlib", "CChecksum",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),

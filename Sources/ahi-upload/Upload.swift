@@ -9,11 +9,14 @@ struct Upload: AsyncParsableCommand {
         discussion: """
             Keys are the files' paths relative to FOLDER, after the prefix. Small files \
             are sent with PutObject, large ones in parts; every object and part carries a \
-            CRC-32 (x-amz-checksum-crc32) that the server checks. A failed multipart upload \
+            CRC-32C (x-amz-checksum-crc32c, computed with the CPU's CRC instruction) that the \
+            server checks. A failed multipart upload \
             is aborted, never left behind. Credentials and region come from the AWS chain: \
             --profile, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, \
             ~/.aws/credentials and ~/.aws/config (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE), \
-            credential_process; --region, AWS_REGION, AWS_DEFAULT_REGION, the profile's region.
+            role_arn with source_profile or credential_source (STS AssumeRole), web identity \
+            (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN), credential_process, the ECS/EKS \
+            container endpoint, EC2 instance metadata (IMDSv2); --region, AWS_REGION, AWS_DEFAULT_REGION, the profile's region.
             """)
 
     @Argument(help: "The folder to upload.")
@@ -40,6 +43,9 @@ struct Upload: AsyncParsableCommand {
     @Option(help: "Part size in MiB (at least 5; raised so no file needs more than 10,000 parts).")
     var partSizeMib: Int = 8
 
+    @Option(help: "Checksum sent with every object and part for the server to verify: CRC32C or CRC32.")
+    var checksumAlgorithm: ChecksumAlgorithm = .crc32c
+
     @Flag(help: "Print every request, response status, retry and the credential source (never secrets).")
     var debug = false
 
@@ -48,7 +54,8 @@ struct Upload: AsyncParsableCommand {
         var debugLog: (@Sendable (String) -> Void)?
         if debug { debugLog = { message in printError("debug: " + message) } }
         let client = try await S3Setup.makeClient(endpointURL: s3EndpointURL, region: region, profile: profile,
-                                            connections: concurrency, debug: debugLog)
+                                            connections: concurrency, checksumAlgorithm: checksumAlgorithm,
+                                                  debug: debugLog)
         let (paths, problems) = FileWalker.files(under: [folder])
         for p in problems { printError("\(p.path): \(p.reason)") }
         let root = folder.hasSuffix("/") ? folder : folder + "/"
@@ -76,4 +83,9 @@ struct Upload: AsyncParsableCommand {
         await client.shutdown()
         if !failed.isEmpty || !problems.isEmpty { throw ExitCode(1) }
     }
+}
+
+extension ChecksumAlgorithm: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.uppercased()) }
+    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
 }

@@ -75,8 +75,8 @@ public final class BackgroundProcess: @unchecked Sendable {
     }
 
     /// The port of a "listening on PORT" line.
-    public func listeningPort() async throws -> Int? {
-        try await waitForLine(startingWith: "listening on").flatMap { Int($0.split(separator: " ").last ?? "") }
+    public func listeningPort(seconds: Double = 30) async throws -> Int? {
+        try await waitForLine(startingWith: "listening on", seconds: seconds).flatMap { Int($0.split(separator: " ").last ?? "") }
     }
 
     /// Kills the process and waits for it. SIGKILL, because a child inherits the

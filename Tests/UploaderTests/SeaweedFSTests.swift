@@ -41,9 +41,10 @@ final class SeaweedServer: @unchecked Sendable {
         try? FileManager.default.removeItem(at: dir)
     }
 
-    func client(secret: String = SeaweedServer.secretKey) async throws -> S3Client {
+    func client(secret: String = SeaweedServer.secretKey, checksumAlgorithm: ChecksumAlgorithm = .crc32c) async throws -> S3Client {
         let env = ["AWS_ACCESS_KEY_ID": Self.accessKey, "AWS_SECRET_ACCESS_KEY": secret, "HOME": "/nonexistent"]
-        return try await S3Setup.makeClient(endpointURL: endpoint, region: "us-east-1", profile: nil, connections: 8, environment: env)
+        return try await S3Setup.makeClient(endpointURL: endpoint, region: "us-east-1", profile: nil, connections: 8,
+                                            checksumAlgorithm: checksumAlgorithm, environment: env)
     }
 
     /// Waits until the S3 port answers (weed mini needs a few seconds), creating `bucket`.
@@ -118,12 +119,22 @@ func testBytes(_ count: Int, seed: UInt64) -> [UInt8] {
 
     // A corrupted checksum is rejected by the server and reported.
     do {
-        try await client.putObject(bucket: "ahi-test", key: "bad.bin", body: [1, 2, 3, 4], checksum: CRC32.of([9, 9]).base64)
-        Issue.record("a wrong x-amz-checksum-crc32 was accepted")
+        try await client.putObject(bucket: "ahi-test", key: "bad.bin", body: [1, 2, 3, 4], checksum: CRC32C.of([9, 9]).base64)
+        Issue.record("a wrong x-amz-checksum-crc32c was accepted")
     } catch {
-        #expect("\(error)".contains("PutObject failed"), "\(error)")
+        #expect("\(error)".contains("PutObject failed: BadDigest"), "\(error)")
+        #expect("\(error)".contains("different bytes"), "\(error)")
     }
     #expect(try await client.headObject(bucket: "ahi-test", key: "bad.bin") == nil)
+
+    // The CRC-32 alternative (--checksum-algorithm CRC32) is verified by the server too, multipart included.
+    let crc32Client = try await server.client(checksumAlgorithm: .crc32)
+    let crc32Upload = FolderUploader(client: crc32Client, concurrency: 4, multipartThreshold: 1, partSize: 5 << 20)
+    #expect(await crc32Upload.upload([big[3]], bucket: "ahi-test").allSatisfy { $0.error == nil })
+    await #expect(throws: AWSError.self) {
+        try await crc32Client.putObject(bucket: "ahi-test", key: "bad32.bin", body: [1, 2, 3], checksum: CRC32.of([3]).base64)
+    }
+    await crc32Client.shutdown()
 
     // An interrupted multipart upload is aborted: nothing is left open.
     let uploadId = try await client.createMultipartUpload(bucket: "ahi-test", key: "mp/interrupted.bin")

@@ -28,7 +28,8 @@ public enum CredentialError: Error, Sendable, Equatable, CustomStringConvertible
 
 /// The AWS SDKs' credential chain: `--profile` (skips the environment), then
 /// environment variables, then the profile (`AWS_PROFILE` or `default`) from the
-/// shared files: static keys or `credential_process`.
+/// shared files: `role_arn` (STS AssumeRole), web identity, static keys or
+/// `credential_process`; then the container endpoint and EC2 instance metadata.
 public struct CredentialChain: Sendable {
     /// The environment to read (the process's by default; tests pass their own).
     public var environment: [String: String]
@@ -46,7 +47,8 @@ public struct CredentialChain: Sendable {
         explicitProfile ?? environment["AWS_PROFILE"] ?? environment["AWS_DEFAULT_PROFILE"] ?? "default"
     }
 
-    /// Resolves credentials now.
+    /// Resolves the sources that need no network (environment, a profile's static
+    /// keys or `credential_process`) now; `resolveAll()` is the whole chain.
     public func resolve() throws(CredentialError) -> AWSCredentials {
         var tried: [String] = []
         if explicitProfile == nil {
@@ -62,21 +64,110 @@ public struct CredentialChain: Sendable {
         return try fromProfile(settings, name: profileName)
     }
 
-    /// The whole chain: environment and profile as `resolve()`, then the container
-    /// endpoint and EC2 instance metadata when no profile had credentials.
+    /// The whole chain, in the SDKs' order: environment (unless a profile was
+    /// named), `role_arn` through STS AssumeRole, web identity (profile or
+    /// `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`) through STS, the profile's
+    /// static keys or `credential_process`, then the container endpoint and EC2
+    /// instance metadata when no profile had credentials.
     public func resolveAll() async throws(CredentialError) -> AWSCredentials {
-        do {
-            return try resolve()
-        } catch .notFound(let tried) {
-            var tried = tried
-            tried.append("container endpoint")
-            if let c = try await MetadataCredentials.container(environment) { return c }
-            if environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() != "true" {
-                tried.append("EC2 instance metadata")
-                if let c = try await MetadataCredentials.instanceMetadata(environment) { return c }
-            }
-            throw .notFound(tried: tried)
+        var tried: [String] = []
+        if explicitProfile == nil {
+            tried.append("environment")
+            if let c = try fromEnvironment() { return c }
         }
+        let files = ProfileFiles.load(environment: environment)
+        let settings = files.settings(of: profileName)
+        if let s = settings, s["role_arn"] != nil, s["web_identity_token_file"] == nil {
+            return try await assumeRole(profile: profileName, files: files, visited: [])
+        }
+        tried.append("web identity")
+        if let c = try await webIdentity(settings ?? [:]) { return c }
+        tried.append("profile \(profileName)")
+        if let s = settings { return try fromProfile(s, name: profileName) }
+        if explicitProfile != nil || environment["AWS_PROFILE"] != nil { throw .profileNotFound(profileName) }
+        tried.append("container endpoint")
+        if let c = try await MetadataCredentials.container(environment) { return c }
+        if environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() != "true" {
+            tried.append("EC2 instance metadata")
+            if let c = try await MetadataCredentials.instanceMetadata(environment) { return c }
+        }
+        throw .notFound(tried: tried)
+    }
+
+    /// `role_arn` with `source_profile` (followed recursively, cycles refused) or
+    /// `credential_source` (`Environment`, `Ec2InstanceMetadata`, `EcsContainer`), through STS AssumeRole.
+    func assumeRole(profile name: String, files: ProfileFiles, visited: Set<String>) async throws(CredentialError) -> AWSCredentials {
+        let source = "profile \(name) (assume role)"
+        guard let s = files.settings(of: name) else { throw .profileNotFound(name) }
+        guard let roleArn = s["role_arn"] else { return try fromProfile(s, name: name) }
+        if s["mfa_serial"] != nil {
+            throw .unsupported(source: source, what: "mfa_serial (an interactive MFA code; use credential_process)")
+        }
+        let sourceCredentials: AWSCredentials
+        switch (s["source_profile"], s["credential_source"]) {
+        case (let sourceProfile?, nil):
+            guard !visited.contains(sourceProfile) else {
+                throw .invalid(source: source, reason: "source_profile chain loops back to \(sourceProfile)")
+            }
+            guard let sourceSettings = files.settings(of: sourceProfile) else { throw .profileNotFound(sourceProfile) }
+            if sourceProfile != name, sourceSettings["role_arn"] != nil {
+                sourceCredentials = try await assumeRole(profile: sourceProfile, files: files, visited: visited.union([name]))
+            } else {
+                sourceCredentials = try fromProfile(sourceSettings, name: sourceProfile, allowRole: true)
+            }
+        case (nil, "Environment"?):
+            guard let c = try fromEnvironment() else {
+                throw .invalid(source: source, reason: "credential_source = Environment, but AWS_ACCESS_KEY_ID is not set")
+            }
+            sourceCredentials = c
+        case (nil, "EcsContainer"?):
+            guard let c = try await MetadataCredentials.container(environment) else {
+                throw .invalid(source: source, reason: "credential_source = EcsContainer, but no container credentials URI is set")
+            }
+            sourceCredentials = c
+        case (nil, "Ec2InstanceMetadata"?):
+            guard let c = try await MetadataCredentials.instanceMetadata(environment) else {
+                throw .invalid(source: source, reason: "credential_source = Ec2InstanceMetadata, but instance metadata is disabled")
+            }
+            sourceCredentials = c
+        case (nil, let other?):
+            throw .invalid(source: source, reason: "credential_source \"\(other)\" is not Environment, Ec2InstanceMetadata or EcsContainer")
+        case (nil, nil):
+            throw .invalid(source: source, reason: "role_arn needs source_profile or credential_source")
+        case (_?, _?):
+            throw .invalid(source: source, reason: "source_profile and credential_source are mutually exclusive")
+        }
+        let region = resolveRegion(explicit: nil, environment: environment, profile: name)
+        guard let endpoint = STSCredentials.endpoint(environment: environment, profile: s, region: region) else {
+            throw .invalid(source: source, reason: "the STS endpoint URL is not an http(s) URL")
+        }
+        return try await STSCredentials.assumeRole(
+            roleArn: roleArn, sessionName: s["role_session_name"], externalId: s["external_id"],
+            durationSeconds: s["duration_seconds"], sourceCredentials: sourceCredentials, endpoint: endpoint,
+            region: region ?? "us-east-1", source: "\(source) \(roleArn)")
+    }
+
+    /// Web identity: the profile's `web_identity_token_file` + `role_arn`, else
+    /// `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN` (+ `AWS_ROLE_SESSION_NAME`); nil when neither is set.
+    func webIdentity(_ s: [String: String]) async throws(CredentialError) -> AWSCredentials? {
+        let tokenFile: String, roleArn: String, sessionName: String?
+        if let file = s["web_identity_token_file"], let role = s["role_arn"] {
+            (tokenFile, roleArn, sessionName) = (file, role, s["role_session_name"])
+        } else if let file = environment["AWS_WEB_IDENTITY_TOKEN_FILE"], !file.isEmpty {
+            guard let role = environment["AWS_ROLE_ARN"], !role.isEmpty else {
+                throw .invalid(source: "web identity", reason: "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not")
+            }
+            (tokenFile, roleArn, sessionName) = (file, role, environment["AWS_ROLE_SESSION_NAME"])
+        } else {
+            return nil
+        }
+        let region = resolveRegion(explicit: nil, environment: environment, profile: profileName)
+        guard let endpoint = STSCredentials.endpoint(environment: environment, profile: s, region: region) else {
+            throw .invalid(source: "web identity", reason: "the STS endpoint URL is not an http(s) URL")
+        }
+        return try await STSCredentials.assumeRoleWithWebIdentity(roleArn: roleArn, sessionName: sessionName,
+                                                                  tokenFile: tokenFile, endpoint: endpoint,
+                                                                  source: "web identity \(roleArn)")
     }
 
     /// `AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY` (+ `AWS_SESSION_TOKEN` or the legacy `AWS_SECURITY_TOKEN`).
@@ -95,13 +186,12 @@ public struct CredentialChain: Sendable {
         }
     }
 
-    func fromProfile(_ s: [String: String], name: String) throws(CredentialError) -> AWSCredentials {
+    /// Static keys or `credential_process` of a profile. Role profiles need `resolveAll()`
+    /// (STS), except as their own `source_profile` (`allowRole`).
+    func fromProfile(_ s: [String: String], name: String, allowRole: Bool = false) throws(CredentialError) -> AWSCredentials {
         let source = "profile \(name)"
-        if s["role_arn"] != nil {
-            throw .unsupported(source: source, what: "role_arn (STS AssumeRole)")
-        }
-        if s["web_identity_token_file"] != nil {
-            throw .unsupported(source: source, what: "web_identity_token_file (STS AssumeRoleWithWebIdentity)")
+        if !allowRole, s["role_arn"] != nil || s["web_identity_token_file"] != nil {
+            throw .invalid(source: source, reason: "role_arn needs STS: resolve the whole chain (resolveAll)")
         }
         if let id = s["aws_access_key_id"], let secret = s["aws_secret_access_key"] {
             return AWSCredentials(accessKeyId: id, secretAccessKey: secret, sessionToken: s["aws_session_token"],

@@ -9,20 +9,16 @@ enum MetadataCredentials {
     /// One GET/PUT with a short timeout; nil body on timeout/refusal is an error.
     static func fetch(_ url: String, method: HTTPMethod = .GET, headers: [(String, String)] = [],
                       timeout: Int64, source: String) async throws(CredentialError) -> (Int, String) {
-        var config = HTTPClient.Configuration()
-        config.timeout = .init(connect: .milliseconds(timeout), read: .milliseconds(timeout))
-        config.proxy = nil  // never route metadata through HTTP(S)_PROXY
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+        // Never through HTTP(S)_PROXY: the shared clients have no proxy.
+        let client = HTTPClients.client(connections: 1, connectMilliseconds: timeout, readMilliseconds: timeout)
         do {
             var request = HTTPClientRequest(url: url)
             request.method = method
             for (k, v) in headers { request.headers.add(name: k, value: v) }
             let response = try await client.execute(request, timeout: .milliseconds(timeout))
             let body = try await response.body.collect(upTo: 1 << 20)
-            try? await client.shutdown()
             return (Int(response.status.code), String(buffer: body))
         } catch {
-            try? await client.shutdown()
             throw .invalid(source: source, reason: "\(url): \(error)")
         }
     }

@@ -41,13 +41,17 @@ public actor UploadProgress {
     func add(bytes: Int) { bytesDone += bytes; tick() }
     func fileDone() { filesDone += 1; tick() }
 
-    /// `files 12/300, 48.1/157.3 MB, 210.4 MB/s, ETA 1 s`.
+    /// `files 12/300, 48.1/157.3 MB, 210.4 MB/s, ETA 1 s`, after a bar on a terminal.
     public var line: String {
         let elapsed = max(Date().timeIntervalSince(start), 0.001)
         let rate = Double(bytesDone) / elapsed
         let eta = rate > 0 ? Double(totalBytes - bytesDone) / rate : 0
-        return String(format: "files %d/%d, %.1f/%.1f MB, %.1f MB/s, ETA %.0f s", filesDone, totalFiles,
-                      Double(bytesDone) / 1e6, Double(totalBytes) / 1e6, rate / 1e6, eta)
+        let text = String(format: "files %d/%d, %.1f/%.1f MB, %.1f MB/s, ETA %.0f s", filesDone, totalFiles,
+                          Double(bytesDone) / 1e6, Double(totalBytes) / 1e6, rate / 1e6, eta)
+        guard interactive else { return text }
+        let fraction = totalBytes > 0 ? min(1, Double(bytesDone) / Double(totalBytes)) : 1
+        let filled = Int(fraction * 30)
+        return "[" + String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled) + "] " + text
     }
 
     private func tick() {
@@ -60,7 +64,7 @@ public actor UploadProgress {
     }
 }
 
-/// Uploads files to S3: PutObject for small ones, multipart (with CRC-32 per
+/// Uploads files to S3: PutObject for small ones, multipart (with a checksum per
 /// part) for large ones, with one bound on requests — and so on bytes — in flight.
 public struct FolderUploader: Sendable {
     /// Where to upload.

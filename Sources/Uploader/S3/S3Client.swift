@@ -18,8 +18,8 @@ public struct S3Part: Sendable, Hashable {
     public let number: Int
     /// The ETag, without quotes.
     public let etag: String
-    /// The part's CRC-32, base64, when it was sent with one.
-    public let checksumCRC32: String?
+    /// The part's checksum (base64, in the client's algorithm), when it was sent with one.
+    public let checksum: String?
     /// The size in bytes (from ListParts).
     public let size: Int?
 }
@@ -31,6 +31,8 @@ public final class S3Client: @unchecked Sendable {
     // @unchecked: `transports` is guarded by `lock`.
     /// True for path-style addressing.
     public let pathStyle: Bool
+    /// The checksum sent with every object and part (CRC-32C by default).
+    public let checksumAlgorithm: ChecksumAlgorithm
     private let base: AWSTransport
     private let makeTransport: @Sendable (Endpoint) -> AWSTransport
     private let lock = NSLock()
@@ -38,9 +40,11 @@ public final class S3Client: @unchecked Sendable {
 
     /// Creates a client. `transport` is used as is for path-style requests; for
     /// virtual-hosted ones `makeTransport` builds one per bucket host.
-    public init(transport: AWSTransport, pathStyle: Bool, makeTransport: @escaping @Sendable (Endpoint) -> AWSTransport) {
+    public init(transport: AWSTransport, pathStyle: Bool, checksumAlgorithm: ChecksumAlgorithm = .crc32c,
+                makeTransport: @escaping @Sendable (Endpoint) -> AWSTransport) {
         base = transport
         self.pathStyle = pathStyle
+        self.checksumAlgorithm = checksumAlgorithm
         self.makeTransport = makeTransport
     }
 
@@ -73,14 +77,14 @@ public final class S3Client: @unchecked Sendable {
         _ = try await t.send(AWSRequest(operation: "CreateBucket", method: "PUT", path: path), allowedStatuses: [409])
     }
 
-    /// PutObject with a CRC-32 the server verifies. Returns the ETag.
+    /// PutObject with a checksum the server verifies (`checksum` overrides the computed one). Returns the ETag.
     @discardableResult
     public func putObject(bucket: String, key: String, body: [UInt8], checksum: String? = nil,
                           contentType: String = "application/dicom") async throws -> String {
         let (t, path) = route(bucket, key)
-        let crc = checksum ?? CRC32.of(body).base64
+        let crc = checksum ?? checksumAlgorithm.checksum(body)
         let r = try await t.send(AWSRequest(operation: "PutObject", method: "PUT", path: path,
-                                            headers: [("Content-Type", contentType), ("x-amz-checksum-crc32", crc)],
+                                            headers: [("Content-Type", contentType), (checksumAlgorithm.header, crc)],
                                             body: body))
         return Self.unquote(r.header("ETag") ?? "")
     }
@@ -133,35 +137,36 @@ public final class S3Client: @unchecked Sendable {
 
     // MARK: Multipart
 
-    /// CreateMultipartUpload with CRC-32 checksums. Returns the upload id.
+    /// CreateMultipartUpload with per-part checksums. Returns the upload id.
     public func createMultipartUpload(bucket: String, key: String, contentType: String = "application/dicom") async throws -> String {
         let (t, path) = route(bucket, key)
         let r = try await t.send(AWSRequest(operation: "CreateMultipartUpload", method: "POST", path: path,
                                             query: [("uploads", nil)],
-                                            headers: [("Content-Type", contentType), ("x-amz-checksum-algorithm", "CRC32")]))
+                                            headers: [("Content-Type", contentType), ("x-amz-checksum-algorithm", checksumAlgorithm.rawValue)]))
         guard let id = XML.value("UploadId", in: r.text[...]), !id.isEmpty else {
             throw AWSError.invalidResponse(operation: "CreateMultipartUpload", reason: "no UploadId")
         }
         return id
     }
 
-    /// UploadPart with its CRC-32.
+    /// UploadPart with its checksum.
     public func uploadPart(bucket: String, key: String, uploadId: String, number: Int, body: [UInt8]) async throws -> S3Part {
         let (t, path) = route(bucket, key)
-        let crc = CRC32.of(body).base64
+        let crc = checksumAlgorithm.checksum(body)
         let r = try await t.send(AWSRequest(operation: "UploadPart", method: "PUT", path: path,
                                             query: [("partNumber", String(number)), ("uploadId", uploadId)],
-                                            headers: [("x-amz-checksum-crc32", crc)], body: body))
-        return S3Part(number: number, etag: Self.unquote(r.header("ETag") ?? ""), checksumCRC32: crc, size: body.count)
+                                            headers: [(checksumAlgorithm.header, crc)], body: body))
+        return S3Part(number: number, etag: Self.unquote(r.header("ETag") ?? ""), checksum: crc, size: body.count)
     }
 
     /// CompleteMultipartUpload. S3 can answer 200 with an error document; that is an error here.
     @discardableResult
     public func completeMultipartUpload(bucket: String, key: String, uploadId: String, parts: [S3Part]) async throws -> String {
         let (t, path) = route(bucket, key)
+        let element = checksumAlgorithm.xmlElement
         let xml = "<CompleteMultipartUpload>" + parts.sorted { $0.number < $1.number }.map { p in
             "<Part><PartNumber>\(p.number)</PartNumber><ETag>\"\(XML.escape(p.etag))\"</ETag>"
-                + (p.checksumCRC32.map { "<ChecksumCRC32>\($0)</ChecksumCRC32>" } ?? "") + "</Part>"
+                + (p.checksum.map { "<\(element)>\($0)</\(element)>" } ?? "") + "</Part>"
         }.joined() + "</CompleteMultipartUpload>"
         let r = try await t.send(AWSRequest(operation: "CompleteMultipartUpload", method: "POST", path: path,
                                             query: [("uploadId", uploadId)], body: Array(xml.utf8)))
@@ -190,7 +195,7 @@ public final class S3Client: @unchecked Sendable {
             for block in XML.blocks("Part", in: text) {
                 out.append(S3Part(number: Int(XML.value("PartNumber", in: block) ?? "") ?? 0,
                                   etag: Self.unquote(XML.value("ETag", in: block) ?? ""),
-                                  checksumCRC32: XML.value("ChecksumCRC32", in: block),
+                                  checksum: XML.value(checksumAlgorithm.xmlElement, in: block),
                                   size: Int(XML.value("Size", in: block) ?? "")))
             }
             marker = XML.value("IsTruncated", in: text) == "true" ? XML.value("NextPartNumberMarker", in: text) : nil

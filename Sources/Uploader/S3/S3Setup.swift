@@ -22,7 +22,8 @@ public enum S3Setup {
 
     /// A client for `endpointURL` (or AWS when nil).
     public static func makeClient(endpointURL: String?, region explicitRegion: String?, profile: String?,
-                                  connections: Int, environment: [String: String] = ProcessInfo.processInfo.environment,
+                                  connections: Int, checksumAlgorithm: ChecksumAlgorithm = .crc32c,
+                                  environment: [String: String] = ProcessInfo.processInfo.environment,
                                   debug: (@Sendable (String) -> Void)? = nil) async throws -> S3Client {
         let chain = CredentialChain(environment: environment, profile: profile)
         let provider = CredentialProvider(chain: chain)
@@ -44,6 +45,7 @@ public enum S3Setup {
             AWSTransport(endpoint: e, region: region, service: "s3", connections: connections,
                          credentials: { try await provider.credentials() }, debug: debug)
         }
-        return S3Client(transport: make(endpoint), pathStyle: endpointURL != nil, makeTransport: make)
+        return S3Client(transport: make(endpoint), pathStyle: endpointURL != nil, checksumAlgorithm: checksumAlgorithm,
+                        makeTransport: make)
     }
 }

@@ -110,17 +110,13 @@ public final class AWSTransport: @unchecked Sendable {
         self.retry = retry
         self.credentials = credentials
         self.debug = debug
-        var config = HTTPClient.Configuration()
-        config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, connections))
-        config.timeout = .init(connect: .seconds(connectTimeout), read: .seconds(readTimeout))
-        config.decompression = .disabled
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+        client = HTTPClients.client(connections: connections, connectMilliseconds: connectTimeout * 1000,
+                                    readMilliseconds: readTimeout * 1000)
     }
 
-    /// Closes the connection pool. Call once, when done.
-    public func shutdown() async {
-        try? await client.shutdown()
-    }
+    /// Done with this transport. The connection pool is the process's and is shared
+    /// by transports of the same shape; its idle connections close by themselves.
+    public func shutdown() async {}
 
     /// Sends `request`, retrying what the policy allows. Throws `AWSError` for
     /// any answer outside 2xx (`allowedStatuses` adds others, e.g. 404 for HeadObject).
@@ -151,9 +147,14 @@ public final class AWSTransport: @unchecked Sendable {
         let creds = try await credentials()
         let signer = SigV4Signer(credentials: creds, region: region, service: service,
                                  normalizePath: service != "s3", signsContentSHA256Header: service == "s3")
-        let payloadHash = service == "s3" && endpoint.isSecure ? SigV4Signer.unsignedPayload : SigV4Signer.sha256Hex(request.body)
+        // A caller may give the payload hash itself (x-amz-content-sha256); otherwise S3 over TLS
+        // sends UNSIGNED-PAYLOAD (TLS protects the body, the checksum header proves it) and
+        // everything else the body's SHA-256.
+        let given = request.headers.first { $0.0.lowercased() == "x-amz-content-sha256" }?.1
+        let payloadHash = given ?? (service == "s3" && endpoint.isSecure ? SigV4Signer.unsignedPayload : SigV4Signer.sha256Hex(request.body))
+        let headers = request.headers.filter { $0.0.lowercased() != "x-amz-content-sha256" }
         var signable = SigV4Signer.Request(method: request.method, path: request.path, query: request.query,
-                                           headers: [("Host", endpoint.hostHeader)] + request.headers,
+                                           headers: [("Host", endpoint.hostHeader)] + headers,
                                            payloadHash: payloadHash)
         signer.sign(&signable, date: Date().addingTimeInterval(currentSkew))
         var url = endpoint.description + SigV4Signer.canonicalPath(request.path, normalize: false)
