@@ -5,6 +5,10 @@ SlowDown, a 500 InternalError, or a 1.5 s delay before being forwarded.
 
     python3 Tests/Oracle/fault_proxy.py --port 0 --upstream http://127.0.0.1:8333 --every 3
 
+With --bucket-region R it also plays S3's region check: a request signed for
+another region gets 400 AuthorizationHeaderMalformed with `x-amz-bucket-region: R`
+(HEAD: 301 with the header only), as AWS answers for a bucket in another region.
+
 Prints "listening on PORT" when ready; on SIGTERM prints the faults injected.
 The Host header is forwarded unchanged, so the client's SigV4 signature (made
 for the proxy's address) is what the server checks.
@@ -27,7 +31,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--upstream", required=True)
-    ap.add_argument("--every", type=int, default=3)
+    ap.add_argument("--every", type=int, default=3, help="inject a fault into every Nth request; 0: never")
+    ap.add_argument("--bucket-region", help="refuse requests signed for any other region")
     args = ap.parse_args()
     up = urlparse(args.upstream)
 
@@ -40,10 +45,28 @@ def main():
         def handle_any(self):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            if args.bucket_region:
+                scope = (self.headers.get("Authorization") or "").split("Credential=")[-1].split("/")
+                if len(scope) > 2 and scope[2] != args.bucket_region:
+                    with lock:
+                        state["count"] += 1
+                        state["injected"]["wrong-region"] = state["injected"].get("wrong-region", 0) + 1
+                    doc = (b"" if self.command == "HEAD" else
+                           (f"<?xml version=\"1.0\"?><Error><Code>AuthorizationHeaderMalformed</Code><Message>the region "
+                            f"'{scope[2]}' is wrong; expecting '{args.bucket_region}'</Message><Region>{args.bucket_region}"
+                            f"</Region><RequestId>proxy-region</RequestId></Error>").encode())
+                    self.send_response(301 if self.command == "HEAD" else 400)
+                    self.send_header("x-amz-bucket-region", args.bucket_region)
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(doc)))
+                    self.end_headers()
+                    self.wfile.write(doc)
+                    return
             with lock:
                 state["count"] += 1
                 n = state["count"]
-                fault = FAULTS[(n // args.every) % len(FAULTS)] if n % args.every == 0 else None
+                every = args.every
+                fault = FAULTS[(n // every) % len(FAULTS)] if every and n % every == 0 else None
                 if fault:
                     state["injected"][fault] += 1
             if fault == "drop":

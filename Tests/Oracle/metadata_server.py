@@ -50,6 +50,10 @@ class Handler(BaseHTTPRequestHandler):
             if self.headers.get("Authorization") != "container-secret":
                 return self.reply(403, "forbidden")
             return self.reply(200, creds("container"))
+        if self.path == "/latest/meta-data/placement/region":
+            if self.headers.get("X-aws-ec2-metadata-token") != TOKEN:
+                return self.reply(401, "unauthorized")
+            return self.reply(200, "eu-central-1")
         if self.path.startswith("/latest/meta-data/iam/security-credentials/"):
             if self.headers.get("X-aws-ec2-metadata-token") != TOKEN:
                 return self.reply(401, "unauthorized")

@@ -64,3 +64,15 @@ private func startMetadataServer() async throws -> (BackgroundProcess, Int) {
         #expect("\(error)".contains("hop limit"), "\(error)")
     }
 }
+
+/// The last step of region resolution is the instance's placement/region (IMDSv2).
+@Test(.timeLimit(.minutes(1))) func regionFromInstanceMetadata() async throws {
+    let (server, port) = try await startMetadataServer()
+    defer { server.stop() }
+    let env = ["HOME": "/nonexistent", "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:\(port)"]
+    #expect(await resolveRegionIncludingInstanceMetadata(explicit: nil, environment: env, profile: "default") == "eu-central-1")
+    #expect(await resolveRegionIncludingInstanceMetadata(explicit: nil, environment: env.merging(["AWS_REGION": "us-west-1"]) { $1 },
+                                                         profile: "default") == "us-west-1")
+    #expect(await resolveRegionIncludingInstanceMetadata(explicit: nil, environment: env.merging(["AWS_EC2_METADATA_DISABLED": "true"]) { $1 },
+                                                         profile: "default") == nil)
+}

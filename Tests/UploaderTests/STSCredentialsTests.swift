@@ -93,7 +93,7 @@ private func roundTrip(_ client: S3Client, bucket: String) async throws {
         let transport = AWSTransport(endpoint: try #require(Endpoint(moto.endpoint)), region: "us-east-1", service: "s3",
                                      credentials: { AWSCredentials(accessKeyId: role.accessKeyId, secretAccessKey: role.secretAccessKey,
                                                                    sessionToken: "not-the-token") })
-        let forged = S3Client(transport: transport, pathStyle: true, makeTransport: { _ in transport })
+        let forged = S3Client(transport: transport, pathStyle: true, makeTransport: { _, _ in transport })
         await #expect(throws: AWSError.self) { try await forged.listObjects(bucket: "sts-role", prefix: "") }
         await forged.shutdown()
 

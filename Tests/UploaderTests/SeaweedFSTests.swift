@@ -218,3 +218,48 @@ extension SeaweedFSTests {
         await client.shutdown()
     }
 }
+
+extension SeaweedFSTests {
+    /// A bucket in another region: the server answers AuthorizationHeaderMalformed (301 for HEAD)
+    /// with x-amz-bucket-region; the client signs again for that region and keeps it.
+    @Test(.timeLimit(.minutes(5))) func bucketRegionRedirect() async throws {
+        let server = try SeaweedServer()
+        defer { server.stop() }
+        try await server.waitUntilReady(bucket: "ahi-region")
+        let proxy = try BackgroundProcess("python3", [packageRoot.appendingPathComponent("Tests/Oracle/fault_proxy.py").path,
+                                                      "--port", "0", "--upstream", server.endpoint, "--every", "0",
+                                                      "--bucket-region", "eu-west-2"])
+        defer { proxy.stop() }
+        let port = try #require(try await proxy.listeningPort())
+        let lines = LineCollector()
+        let env = ["AWS_ACCESS_KEY_ID": SeaweedServer.accessKey, "AWS_SECRET_ACCESS_KEY": SeaweedServer.secretKey, "HOME": "/nonexistent"]
+        let client = try await S3Setup.makeClient(endpointURL: "http://127.0.0.1:\(port)", region: "us-east-1", profile: nil,
+                                                  connections: 4, environment: env, debug: { lines.add($0) })
+        #expect(try await client.headObject(bucket: "ahi-region", key: "none.bin") == nil)
+        let body = testBytes(6 << 20, seed: 5)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ahi-region-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data(body).write(to: dir.appendingPathComponent("big.bin"))
+        let results = await FolderUploader(client: client, concurrency: 2, multipartThreshold: 1, partSize: 5 << 20)
+            .upload([(dir.appendingPathComponent("big.bin").path, "moved/big.bin")], bucket: "ahi-region")
+        #expect(results.allSatisfy { $0.error == nil }, "\(results.compactMap(\.error))")
+        #expect(try await client.getObject(bucket: "ahi-region", key: "moved/big.bin") == body)
+        // Told once: the region is remembered for the bucket.
+        #expect(lines.all.filter { $0.contains("is in eu-west-2") }.count == 1, "\(lines.all.filter { $0.contains("region") })")
+        await client.shutdown()
+
+        // On AWS the host follows the region: bucket.s3.<region>.amazonaws.com.
+        let aws = try await S3Setup.makeClient(endpointURL: nil, region: "us-east-1", profile: nil, connections: 1, environment: env)
+        #expect(aws.endpoint(for: "scans", region: "eu-west-2").description == "https://scans.s3.eu-west-2.amazonaws.com")
+        await aws.shutdown()
+    }
+}
+
+/// Collects debug lines from concurrent tasks.
+final class LineCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func add(_ line: String) { lock.withLock { lines.append(line) } }
+    var all: [String] { lock.withLock { lines } }
+}

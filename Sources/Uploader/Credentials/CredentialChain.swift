@@ -246,6 +246,13 @@ func parseISO8601(_ s: String) -> Date? {
     return f.date(from: s)
 }
 
+/// The region in the SDKs' whole order: `resolveRegion`, then EC2 instance metadata
+/// (`placement/region`, IMDSv2, 1 s timeout; skipped with `AWS_EC2_METADATA_DISABLED=true`).
+public func resolveRegionIncludingInstanceMetadata(explicit: String?, environment: [String: String], profile: String) async -> String? {
+    if let r = resolveRegion(explicit: explicit, environment: environment, profile: profile) { return r }
+    return await MetadataCredentials.instanceRegion(environment)
+}
+
 /// The region, in the SDKs' order: `--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's `region`.
 public func resolveRegion(explicit: String?, environment: [String: String], profile: String) -> String? {
     if let r = explicit, !r.isEmpty { return r }

@@ -68,12 +68,16 @@ enum MetadataCredentials {
         return try parse(body, source: "container")
     }
 
-    /// IMDSv2: a session token (PUT), the role name, then the role's credentials; 1 s timeouts.
-    static func instanceMetadata(_ env: [String: String]) async throws(CredentialError) -> AWSCredentials? {
-        if env["AWS_EC2_METADATA_DISABLED"]?.lowercased() == "true" { return nil }
+    /// The IMDS base URL and its timeout from the environment.
+    static func metadataEndpoint(_ env: [String: String]) -> (base: String, timeout: Int64) {
         var base = env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] ?? "http://169.254.169.254"
         while base.hasSuffix("/") { base.removeLast() }
-        let timeout = Int64((Double(env["AWS_METADATA_SERVICE_TIMEOUT"] ?? "") ?? 1) * 1000)
+        return (base, Int64((Double(env["AWS_METADATA_SERVICE_TIMEOUT"] ?? "") ?? 1) * 1000))
+    }
+
+    /// An IMDSv2 session token (PUT /latest/api/token), with the hop-limit hint when it times out.
+    static func metadataToken(_ env: [String: String]) async throws(CredentialError) -> String {
+        let (base, timeout) = metadataEndpoint(env)
         let tokenResult: (Int, String)
         do {
             tokenResult = try await fetch(base + "/latest/api/token", method: .PUT,
@@ -86,7 +90,27 @@ enum MetadataCredentials {
         guard tokenResult.0 == 200 else {
             throw .invalid(source: "instance metadata", reason: "the token request answered HTTP \(tokenResult.0)")
         }
-        let auth = [("X-aws-ec2-metadata-token", tokenResult.1)]
+        return tokenResult.1
+    }
+
+    /// The instance's region (`placement/region`), the last step of region resolution; nil off EC2.
+    static func instanceRegion(_ env: [String: String]) async -> String? {
+        if env["AWS_EC2_METADATA_DISABLED"]?.lowercased() == "true" { return nil }
+        let (base, timeout) = metadataEndpoint(env)
+        guard let token = try? await metadataToken(env),
+              let (status, region) = try? await fetch(base + "/latest/meta-data/placement/region",
+                                                      headers: [("X-aws-ec2-metadata-token", token)],
+                                                      timeout: timeout, source: "instance metadata"),
+              status == 200, !region.isEmpty else { return nil }
+        return region.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// IMDSv2: a session token (PUT), the role name, then the role's credentials; 1 s timeouts.
+    static func instanceMetadata(_ env: [String: String]) async throws(CredentialError) -> AWSCredentials? {
+        if env["AWS_EC2_METADATA_DISABLED"]?.lowercased() == "true" { return nil }
+        let (base, timeout) = metadataEndpoint(env)
+        let token = try await metadataToken(env)
+        let auth = [("X-aws-ec2-metadata-token", token)]
         let (roleStatus, roles) = try await fetch(base + "/latest/meta-data/iam/security-credentials/", headers: auth,
                                                   timeout: timeout, source: "instance metadata")
         guard roleStatus == 200, let role = roles.split(separator: "\n").first.map(String.init), !role.isEmpty else {

@@ -29,10 +29,13 @@ public enum S3Setup {
         let provider = CredentialProvider(chain: chain)
         let credentials = try await provider.credentials()  // fail now, with the chain's message, not mid-upload
         debug?("credentials: \(credentials)")
-        let region = resolveRegion(explicit: explicitRegion, environment: environment, profile: chain.profileName)
-            ?? (endpointURL != nil ? "us-east-1" : nil)
+        var region = resolveRegion(explicit: explicitRegion, environment: environment, profile: chain.profileName)
+        if region == nil, endpointURL == nil {
+            region = await MetadataCredentials.instanceRegion(environment)
+        }
+        if region == nil, endpointURL != nil { region = "us-east-1" }  // local servers don't check the region
         guard let region else {
-            throw SetupError(description: "no region: pass --region, set AWS_REGION, or add region to the profile")
+            throw SetupError(description: "no region: pass --region, set AWS_REGION, or add region to the profile (instance metadata had none)")
         }
         let endpoint: Endpoint
         if let endpointURL {
@@ -41,11 +44,11 @@ public enum S3Setup {
         } else {
             endpoint = Endpoint(scheme: "https", host: "s3.\(region).amazonaws.com")
         }
-        let make: @Sendable (Endpoint) -> AWSTransport = { e in
+        let make: @Sendable (Endpoint, String) -> AWSTransport = { e, region in
             AWSTransport(endpoint: e, region: region, service: "s3", connections: connections,
                          credentials: { try await provider.credentials() }, debug: debug)
         }
-        return S3Client(transport: make(endpoint), pathStyle: endpointURL != nil, checksumAlgorithm: checksumAlgorithm,
-                        makeTransport: make)
+        return S3Client(transport: make(endpoint, region), pathStyle: endpointURL != nil, checksumAlgorithm: checksumAlgorithm,
+                        debug: debug, makeTransport: make)
     }
 }

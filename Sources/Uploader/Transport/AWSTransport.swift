@@ -119,13 +119,16 @@ public final class AWSTransport: @unchecked Sendable {
     public func shutdown() async {}
 
     /// Sends `request`, retrying what the policy allows. Throws `AWSError` for
-    /// any answer outside 2xx (`allowedStatuses` adds others, e.g. 404 for HeadObject).
-    public func send(_ request: AWSRequest, allowedStatuses: Set<Int> = []) async throws -> AWSResponse {
+    /// any answer outside 2xx (`allowedStatuses` adds others, e.g. 404 for HeadObject;
+    /// `returnIf` lets the caller take an answer itself, e.g. a bucket-region redirect).
+    public func send(_ request: AWSRequest, allowedStatuses: Set<Int> = [],
+                     returnIf: ((AWSResponse) -> Bool)? = nil) async throws -> AWSResponse {
         var attempt = 1
         while true {
             do {
                 let response = try await sendOnce(request, attempt: attempt)
-                if (200..<300).contains(response.status) || allowedStatuses.contains(response.status) {
+                if (200..<300).contains(response.status) || allowedStatuses.contains(response.status)
+                    || returnIf?(response) == true {
                     retry.recordSuccess()
                     return response
                 }
