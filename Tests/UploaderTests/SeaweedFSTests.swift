@@ -263,3 +263,43 @@ final class LineCollector: @unchecked Sendable {
     func add(_ line: String) { lock.withLock { lines.append(line) } }
     var all: [String] { lock.withLock { lines } }
 }
+
+extension SeaweedFSTests {
+    /// A run killed in the middle of a multipart upload leaves it open; the next run
+    /// resumes it (keeping the parts already there) and aborts any other open upload of the key.
+    @Test(.timeLimit(.minutes(5))) func resumesAnInterruptedMultipartUpload() async throws {
+        let server = try SeaweedServer()
+        defer { server.stop() }
+        try await server.waitUntilReady(bucket: "ahi-resume")
+        let lines = LineCollector()
+        let env = ["AWS_ACCESS_KEY_ID": SeaweedServer.accessKey, "AWS_SECRET_ACCESS_KEY": SeaweedServer.secretKey, "HOME": "/nonexistent"]
+        let client = try await S3Setup.makeClient(endpointURL: server.endpoint, region: "us-east-1", profile: nil,
+                                                  connections: 4, environment: env, debug: { lines.add($0) })
+        let body = testBytes(12 << 20 + 3, seed: 21)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ahi-resume-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("series/big.dcm").path
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data(body).write(to: URL(fileURLWithPath: path))
+
+        // What the killed run left: an upload with its first part, and a stray second upload.
+        let left = try await client.createMultipartUpload(bucket: "ahi-resume", key: "run/series/big.dcm")
+        _ = try await client.uploadPart(bucket: "ahi-resume", key: "run/series/big.dcm", uploadId: left, number: 1,
+                                        body: Array(body[0..<(5 << 20)]))
+        _ = try await client.createMultipartUpload(bucket: "ahi-resume", key: "run/series/big.dcm")
+        #expect(try await client.listMultipartUploads(bucket: "ahi-resume", prefix: "run/").count == 2)
+
+        let before = lines.all.count
+        let uploader = FolderUploader(client: client, concurrency: 3, multipartThreshold: 1, partSize: 5 << 20)
+        let results = await uploader.upload([(path, "run/series/big.dcm")], bucket: "ahi-resume")
+        #expect(results.allSatisfy { $0.error == nil }, "\(results.compactMap(\.error))")
+        #expect(lines.all.contains { $0.contains("resuming the multipart upload of run/series/big.dcm: 1 part(s)") },
+                "\(lines.all.filter { $0.contains("multipart") || $0.contains("Multipart") }.prefix(5))")
+        // The kept part was not sent again: two UploadPart requests, for parts 2 and 3.
+        #expect(lines.all.dropFirst(before).filter { $0.hasPrefix("PUT") && $0.contains("(UploadPart,") }.count == 2)
+        #expect(try await client.getObject(bucket: "ahi-resume", key: "run/series/big.dcm") == body)
+        #expect(try await client.listMultipartUploads(bucket: "ahi-resume", prefix: "run/").isEmpty)
+        await client.shutdown()
+    }
+}

@@ -1,6 +1,7 @@
 import CChecksum
 import CZlib
 import DICOMCore
+import NIOCore
 
 /// The CRC-32 (IEEE, as zlib computes it) that S3 verifies in `x-amz-checksum-crc32`.
 public struct CRC32: Sendable, Hashable {
@@ -96,6 +97,9 @@ public enum ChecksumAlgorithm: String, Sendable, CaseIterable {
 
     /// The base64 checksum of `bytes`.
     public func checksum(_ bytes: [UInt8]) -> String { bytes.withUnsafeBytes { checksum($0) } }
+
+    /// The base64 checksum of a buffer's readable bytes.
+    public func checksum(_ buffer: ByteBuffer) -> String { buffer.withUnsafeReadableBytes { checksum($0) } }
 }
 
 private func bigEndianBase64(_ value: UInt32) -> String {

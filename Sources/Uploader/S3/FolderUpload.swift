@@ -1,20 +1,30 @@
+import Crypto
 import DICOMCore
 import Foundation
+import NIOCore
 
-/// Limits how many requests (and so how many part buffers) are in flight.
+/// Limits how many requests (and so how many part buffers) are in flight. Waiters
+/// are served lowest priority value first (the file's index), so earlier files
+/// finish first and their CompleteMultipartUpload overlaps later files' parts.
 actor AsyncSemaphore {
     private var free: Int
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var waiters: [(priority: Int, order: Int, continuation: CheckedContinuation<Void, Never>)] = []
+    private var arrivals = 0
 
     init(_ count: Int) { free = max(1, count) }
 
-    func acquire() async {
-        if free > 0 { free -= 1; return }
-        await withCheckedContinuation { waiters.append($0) }
+    func acquire(priority: Int = 0) async {
+        if free > 0 && waiters.isEmpty { free -= 1; return }
+        arrivals += 1
+        let order = arrivals
+        await withCheckedContinuation { c in
+            let i = waiters.firstIndex { ($0.priority, $0.order) > (priority, order) } ?? waiters.endIndex
+            waiters.insert((priority, order, c), at: i)
+        }
     }
 
     func release() {
-        if waiters.isEmpty { free += 1 } else { waiters.removeFirst().resume() }
+        if waiters.isEmpty { free += 1 } else { waiters.removeFirst().continuation.resume() }
     }
 }
 
@@ -110,11 +120,13 @@ public struct FolderUploader: Sendable {
         let progress = UploadProgress(totalFiles: files.count, totalBytes: sizes.reduce(0, +), interactive: interactive, report: report)
         let permits = AsyncSemaphore(concurrency)
         let fileSlots = AsyncSemaphore(concurrency)
+        let pending = await unfinishedUploads(files, sizes: sizes, bucket: bucket)
         return await withTaskGroup(of: (Int, Result).self) { group in
             for (i, file) in files.enumerated() {
                 await fileSlots.acquire()
                 group.addTask {
-                    let r = await uploadOne(file.path, key: file.key, size: sizes[i], bucket: bucket, permits: permits, progress: progress)
+                    let r = await uploadOne(file.path, key: file.key, index: i, bucket: bucket, unfinished: pending[file.key] ?? [],
+                                            permits: permits, progress: progress)
                     await fileSlots.release()
                     await progress.fileDone()
                     return (i, r)
@@ -126,22 +138,41 @@ public struct FolderUploader: Sendable {
         }
     }
 
-    private func uploadOne(_ path: String, key: String, size: Int, bucket: String, permits: AsyncSemaphore,
-                           progress: UploadProgress) async -> Result {
+    /// Multipart uploads left open under the keys' common prefix by an earlier,
+    /// interrupted run (killed, say), by key: they are resumed, not left behind.
+    private func unfinishedUploads(_ files: [(path: String, key: String)], sizes: [Int],
+                                   bucket: String) async -> [String: [String]] {
+        let large = zip(files, sizes).filter { $0.1 >= multipartThreshold }.map(\.0.key)
+        guard var prefix = large.first else { return [:] }
+        for key in large.dropFirst() {
+            prefix = String(zip(prefix, key).prefix { $0 == $1 }.map(\.0))
+        }
+        let wanted = Set(large)
+        guard let open = try? await client.listMultipartUploads(bucket: bucket, prefix: prefix) else { return [:] }
+        var out: [String: [String]] = [:]
+        for u in open where wanted.contains(u.key) { out[u.key, default: []].append(u.uploadId) }
+        return out
+    }
+
+    private func uploadOne(_ path: String, key: String, index: Int, bucket: String, unfinished: [String],
+                           permits: AsyncSemaphore, progress: UploadProgress) async -> Result {
+        var size = 0
         do {
-            let storage = try ByteStorage(mappingFileAt: path)
-            if storage.count < multipartThreshold {
-                await permits.acquire()
+            let file = try FileBytes(path: path)
+            size = file.size
+            if file.size < multipartThreshold {
+                await permits.acquire(priority: index)
                 do {
-                    try await client.putObject(bucket: bucket, key: key, body: Array(storage.buffer))
+                    try await client.putObject(bucket: bucket, key: key, buffer: try file.read(offset: 0, count: file.size))
                 } catch {
                     await permits.release()
                     throw error
                 }
                 await permits.release()
-                await progress.add(bytes: storage.count)
+                await progress.add(bytes: file.size)
             } else {
-                try await multipart(storage, key: key, bucket: bucket, permits: permits, progress: progress)
+                try await multipart(file, key: key, index: index, bucket: bucket, unfinished: unfinished,
+                                    permits: permits, progress: progress)
             }
             return Result(path: path, key: key, size: size, error: nil)
         } catch {
@@ -149,23 +180,48 @@ public struct FolderUploader: Sendable {
         }
     }
 
-    /// Uploads a file in parts; on any failure the upload is aborted, so no part is left behind.
-    private func multipart(_ storage: ByteStorage, key: String, bucket: String, permits: AsyncSemaphore,
-                           progress: UploadProgress) async throws {
-        let size = Self.partSize(for: storage.count, preferred: partSize)
-        let uploadId = try await client.createMultipartUpload(bucket: bucket, key: key)
+    /// Uploads a file in parts, each read when its turn comes (memory: the parts in
+    /// flight); on any failure the upload is aborted, so no part is left behind. An
+    /// upload an interrupted run left open is resumed: parts already there with the
+    /// same size and MD5 (their ETag) are kept, the rest sent; other open uploads of
+    /// the key are aborted.
+    private func multipart(_ file: borrowing FileBytes, key: String, index: Int, bucket: String, unfinished: [String],
+                           permits: AsyncSemaphore, progress: UploadProgress) async throws {
+        let size = Self.partSize(for: file.size, preferred: partSize)
+        let total = file.size, path = file.path
+        var uploadId = ""
+        var existing: [Int: S3Part] = [:]
+        for id in unfinished {
+            if uploadId.isEmpty, let parts = try? await client.listParts(bucket: bucket, key: key, uploadId: id) {
+                uploadId = id
+                for p in parts { existing[p.number] = p }
+            } else {
+                try? await client.abortMultipartUpload(bucket: bucket, key: key, uploadId: id)
+            }
+        }
+        if uploadId.isEmpty {
+            uploadId = try await client.createMultipartUpload(bucket: bucket, key: key)
+        } else {
+            client.debug?("resuming the multipart upload of \(key): \(existing.count) part(s) already there")
+        }
+        let known = existing, id = uploadId
         do {
-            let count = max(1, (storage.count + size - 1) / size)
+            let count = max(1, (total + size - 1) / size)
             let parts = try await withThrowingTaskGroup(of: S3Part.self) { group in
                 for n in 0..<count {
                     group.addTask {
-                        await permits.acquire()
+                        await permits.acquire(priority: index)
                         do {
-                            let range = ByteRange(offset: n * size, count: min(size, storage.count - n * size))
-                            let part = try await client.uploadPart(bucket: bucket, key: key, uploadId: uploadId,
-                                                                   number: n + 1, body: storage.copyBytes(range))
+                            let length = min(size, total - n * size)
+                            let body = try FileBytes(path: path).read(offset: n * size, count: length)
+                            let part: S3Part
+                            if let old = known[n + 1], old.size == length, old.etag == Self.md5Hex(body) {
+                                part = S3Part(number: n + 1, etag: old.etag, checksum: client.checksumAlgorithm.checksum(body), size: length)
+                            } else {
+                                part = try await client.uploadPart(bucket: bucket, key: key, uploadId: id, number: n + 1, buffer: body)
+                            }
                             await permits.release()
-                            await progress.add(bytes: range.count)
+                            await progress.add(bytes: length)
                             return part
                         } catch {
                             await permits.release()
@@ -177,10 +233,15 @@ public struct FolderUploader: Sendable {
                 for try await p in group { parts.append(p) }
                 return parts
             }
-            try await client.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: parts)
+            try await client.completeMultipartUpload(bucket: bucket, key: key, uploadId: id, parts: parts)
         } catch {
-            try? await client.abortMultipartUpload(bucket: bucket, key: key, uploadId: uploadId)
+            try? await client.abortMultipartUpload(bucket: bucket, key: key, uploadId: id)
             throw error
         }
+    }
+
+    /// Hex MD5 of a buffer: the ETag S3 gives an unencrypted part.
+    static func md5Hex(_ buffer: ByteBuffer) -> String {
+        buffer.withUnsafeReadableBytes { Insecure.MD5.hash(data: $0) }.map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -1,6 +1,7 @@
 import Crypto
 import DICOMCore
 import Foundation
+import NIOCore
 
 /// An object listed by ListObjectsV2.
 public struct S3Object: Sendable, Hashable {
@@ -37,7 +38,8 @@ public final class S3Client: @unchecked Sendable {
     public let checksumAlgorithm: ChecksumAlgorithm
     private let base: AWSTransport
     private let makeTransport: @Sendable (Endpoint, String) -> AWSTransport
-    private let debug: (@Sendable (String) -> Void)?
+    /// Where `--debug` lines go.
+    let debug: (@Sendable (String) -> Void)?
     private let lock = NSLock()
     private var transports: [String: AWSTransport] = [:]
 
@@ -137,10 +139,17 @@ public final class S3Client: @unchecked Sendable {
     @discardableResult
     public func putObject(bucket: String, key: String, body: [UInt8], checksum: String? = nil,
                           contentType: String = "application/dicom") async throws -> String {
-        let crc = checksum ?? checksumAlgorithm.checksum(body)
+        try await putObject(bucket: bucket, key: key, buffer: ByteBuffer(bytes: body), checksum: checksum, contentType: contentType)
+    }
+
+    /// PutObject of a buffer (a file read straight into memory, sent without another copy).
+    @discardableResult
+    public func putObject(bucket: String, key: String, buffer: ByteBuffer, checksum: String? = nil,
+                          contentType: String = "application/dicom") async throws -> String {
+        let crc = checksum ?? checksumAlgorithm.checksum(buffer)
         let r = try await perform(bucket, key) {
             AWSRequest(operation: "PutObject", method: "PUT", path: $0,
-                       headers: [("Content-Type", contentType), (checksumAlgorithm.header, crc)], body: body)
+                       headers: [("Content-Type", contentType), (checksumAlgorithm.header, crc)], buffer: buffer)
         }
         return Self.unquote(r.header("ETag") ?? "")
     }
@@ -205,12 +214,17 @@ public final class S3Client: @unchecked Sendable {
 
     /// UploadPart with its checksum.
     public func uploadPart(bucket: String, key: String, uploadId: String, number: Int, body: [UInt8]) async throws -> S3Part {
-        let crc = checksumAlgorithm.checksum(body)
+        try await uploadPart(bucket: bucket, key: key, uploadId: uploadId, number: number, buffer: ByteBuffer(bytes: body))
+    }
+
+    /// UploadPart of a buffer.
+    public func uploadPart(bucket: String, key: String, uploadId: String, number: Int, buffer: ByteBuffer) async throws -> S3Part {
+        let crc = checksumAlgorithm.checksum(buffer)
         let r = try await perform(bucket, key) {
             AWSRequest(operation: "UploadPart", method: "PUT", path: $0, query: [("partNumber", String(number)), ("uploadId", uploadId)],
-                       headers: [(checksumAlgorithm.header, crc)], body: body)
+                       headers: [(checksumAlgorithm.header, crc)], buffer: buffer)
         }
-        return S3Part(number: number, etag: Self.unquote(r.header("ETag") ?? ""), checksum: crc, size: body.count)
+        return S3Part(number: number, etag: Self.unquote(r.header("ETag") ?? ""), checksum: crc, size: buffer.readableBytes)
     }
 
     /// CompleteMultipartUpload. S3 can answer 200 with an error document; that is an error here.
@@ -256,14 +270,24 @@ public final class S3Client: @unchecked Sendable {
         return out
     }
 
-    /// ListMultipartUploads under a prefix: (key, upload id) of each upload in progress.
+    /// ListMultipartUploads under a prefix, every page: (key, upload id) of each upload in progress.
     public func listMultipartUploads(bucket: String, prefix: String) async throws -> [(key: String, uploadId: String)] {
-        let r = try await perform(bucket, "") {
-            AWSRequest(operation: "ListMultipartUploads", method: "GET", path: $0, query: [("uploads", nil), ("prefix", prefix)])
-        }
-        return XML.blocks("Upload", in: r.text[...]).map {
-            (XML.value("Key", in: $0) ?? "", XML.value("UploadId", in: $0) ?? "")
-        }
+        var out: [(key: String, uploadId: String)] = []
+        var markers: (key: String, id: String)?
+        repeat {
+            var query: [(String, String?)] = [("uploads", nil), ("prefix", prefix)]
+            if let markers { query += [("key-marker", markers.key), ("upload-id-marker", markers.id)] }
+            let r = try await perform(bucket, "") { AWSRequest(operation: "ListMultipartUploads", method: "GET", path: $0, query: query) }
+            let text = r.text[...]
+            out += XML.blocks("Upload", in: text).map { (XML.value("Key", in: $0) ?? "", XML.value("UploadId", in: $0) ?? "") }
+            if XML.value("IsTruncated", in: text) == "true", let key = XML.value("NextKeyMarker", in: text),
+               let id = XML.value("NextUploadIdMarker", in: text), (key, id) != (markers?.key ?? "", markers?.id ?? "") {
+                markers = (key, id)
+            } else {
+                markers = nil
+            }
+        } while markers != nil
+        return out
     }
 
     static func unquote(_ s: String) -> String { s.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }

@@ -61,7 +61,7 @@ public struct SigV4Signer: Sendable {
 
         /// The value of header `name` (case-insensitive), if present.
         public func header(_ name: String) -> String? {
-            headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
+            headers.first { SigV4Signer.asciiCaseInsensitiveEqual($0.0, name) }?.1
         }
     }
 
@@ -165,13 +165,27 @@ public struct SigV4Signer: Sendable {
                          signedHeaders: headers.names, scope: scope)
     }
 
-    /// kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, day), region), service), "aws4_request").
+    /// kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, day), region), service), "aws4_request"),
+    /// derived once per (secret, day, region, service) and kept.
     func signingKey(day: String) -> SymmetricKey {
+        let cacheKey = SigningKeyCache.Key(secret: credentials.secretAccessKey, day: day, region: region, service: service)
+        if let key = SigningKeyCache.shared.key(for: cacheKey) { return key }
         var key = SymmetricKey(data: Data(("AWS4" + credentials.secretAccessKey).utf8))
         for part in [day, region, service, "aws4_request"] {
             key = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(part.utf8), using: key)))
         }
+        SigningKeyCache.shared.store(key, for: cacheKey)
         return key
+    }
+
+    /// ASCII case-insensitive equality of header names, without Foundation.
+    static func asciiCaseInsensitiveEqual(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        for (x, y) in zip(a.utf8, b.utf8) where x != y {
+            let lx = (65...90).contains(x) ? x | 0x20 : x, ly = (65...90).contains(y) ? y | 0x20 : y
+            if lx != ly { return false }
+        }
+        return true
     }
 
     /// Headers that are never signed: proxies and some servers drop or rewrite them.
@@ -295,6 +309,9 @@ public struct SigV4Signer: Sendable {
 
     /// Hex SHA-256 of bytes (for `x-amz-content-sha256` over plain HTTP).
     public static func sha256Hex<D: DataProtocol>(_ data: D) -> String { hex(SHA256.hash(data: data)) }
+
+    /// Lower-case hex SHA-256 of raw bytes.
+    public static func sha256Hex(_ bytes: UnsafeRawBufferPointer) -> String { hex(SHA256.hash(data: bytes)) }
 }
 
 /// `YYYYMMDD'T'HHMMSS'Z'` and `YYYYMMDD` of a date, in UTC.
@@ -309,5 +326,29 @@ struct AmzDate {
         func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
         day = "\(tm.tm_year + 1900)\(two(tm.tm_mon + 1))\(two(tm.tm_mday))"
         full = "\(day)T\(two(tm.tm_hour))\(two(tm.tm_min))\(two(tm.tm_sec))Z"
+    }
+}
+
+/// Derived signing keys, a handful at most (one per credentials, day, region and service).
+final class SigningKeyCache: @unchecked Sendable {
+    // @unchecked: `keys` is guarded by `lock`.
+    struct Key: Hashable {
+        let secret: String
+        let day: String
+        let region: String
+        let service: String
+    }
+
+    static let shared = SigningKeyCache()
+    private let lock = NSLock()
+    private var keys: [Key: SymmetricKey] = [:]
+
+    func key(for k: Key) -> SymmetricKey? { lock.withLock { keys[k] } }
+
+    func store(_ key: SymmetricKey, for k: Key) {
+        lock.withLock {
+            if keys.count > 64 { keys.removeAll() }  // rotated credentials: start over
+            keys[k] = key
+        }
     }
 }

@@ -51,18 +51,25 @@ public struct AWSRequest: Sendable {
     public var query: [(String, String?)]
     /// Extra headers (the transport adds host, date, content hash and authorization).
     public var headers: [(String, String)]
-    /// The body.
-    public var body: [UInt8]
+    /// The body (a file's bytes are read straight into it, and sent without another copy).
+    public var body: ByteBuffer
 
     /// Creates a request.
     public init(operation: String, method: String, path: String, query: [(String, String?)] = [],
                 headers: [(String, String)] = [], body: [UInt8] = []) {
+        self.init(operation: operation, method: method, path: path, query: query, headers: headers,
+                  buffer: ByteBuffer(bytes: body))
+    }
+
+    /// Creates a request whose body is a buffer.
+    public init(operation: String, method: String, path: String, query: [(String, String?)] = [],
+                headers: [(String, String)] = [], buffer: ByteBuffer) {
         self.operation = operation
         self.method = method
         self.path = path
         self.query = query
         self.headers = headers
-        self.body = body
+        self.body = buffer
     }
 }
 
@@ -154,7 +161,7 @@ public final class AWSTransport: @unchecked Sendable {
         // sends UNSIGNED-PAYLOAD (TLS protects the body, the checksum header proves it) and
         // everything else the body's SHA-256.
         let given = request.headers.first { $0.0.lowercased() == "x-amz-content-sha256" }?.1
-        let payloadHash = given ?? (service == "s3" && endpoint.isSecure ? SigV4Signer.unsignedPayload : SigV4Signer.sha256Hex(request.body))
+        let payloadHash = given ?? (service == "s3" && endpoint.isSecure ? SigV4Signer.unsignedPayload : request.body.withUnsafeReadableBytes { SigV4Signer.sha256Hex($0) })
         let headers = request.headers.filter { $0.0.lowercased() != "x-amz-content-sha256" }
         var signable = SigV4Signer.Request(method: request.method, path: request.path, query: request.query,
                                            headers: [("Host", endpoint.hostHeader)] + headers,
@@ -166,10 +173,10 @@ public final class AWSTransport: @unchecked Sendable {
         var http = HTTPClientRequest(url: url)
         http.method = HTTPMethod(rawValue: request.method)
         for (name, value) in signable.headers { http.headers.add(name: name, value: value) }
-        if !request.body.isEmpty || request.method == "PUT" || request.method == "POST" {
-            http.body = .bytes(ByteBuffer(bytes: request.body))
+        if request.body.readableBytes > 0 || request.method == "PUT" || request.method == "POST" {
+            http.body = .bytes(request.body)
         }
-        debug?("\(request.method) \(url) (\(request.operation), attempt \(attempt), \(request.body.count) bytes)")
+        debug?("\(request.method) \(url) (\(request.operation), attempt \(attempt), \(request.body.readableBytes) bytes)")
         let response: HTTPClientResponse
         do {
             response = try await client.execute(http, timeout: .seconds(600))
