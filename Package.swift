@@ -8,12 +8,15 @@ let package = Package(
         .library(name: "DICOMCore", targets: ["DICOMCore"]),
         .library(name: "HTJ2K", targets: ["HTJ2K"]),
         .library(name: "Uploader", targets: ["Uploader"]),
+        .library(name: "LocalHealthImaging", targets: ["LocalHealthImaging"]),
         .executable(name: "ahi-upload", targets: ["ahi-upload"]),
+        .executable(name: "ahi-local", targets: ["ahi-local"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // System libraries, found through pkg-config (installed by Scripts/setup.sh).
@@ -33,10 +36,21 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
+        // A local HealthImaging (S3 + medical-imaging on one loopback port), and its executable.
+        .target(name: "LocalHealthImaging", dependencies: [
+            "DICOMCore", "Uploader", "CZlib",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        .executableTarget(
+            name: "ahi-local",
+            dependencies: ["LocalHealthImaging", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "ahi-upload",
             dependencies: [
-                "DICOMCore", "HTJ2K", "Uploader",
+                "DICOMCore", "HTJ2K", "Uploader", "LocalHealthImaging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Benchmark: `swift run -c release dicom-bench` (see BENCHMARKS.md).
@@ -49,6 +63,7 @@ let package = Package(
         .testTarget(name: "DICOMCoreTests", dependencies: ["DICOMCore", "TestSupport"]),
         .testTarget(name: "ahi-uploadTests", dependencies: ["DICOMCore", "HTJ2K", "TestSupport"]),
         .testTarget(name: "UploaderTests", dependencies: ["Uploader", "TestSupport"]),
+        .testTarget(name: "LocalHealthImagingTests", dependencies: ["LocalHealthImaging", "Uploader", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -155,37 +155,19 @@ public func part10(transferSyntax: String, body: [UInt8]) -> [UInt8] {
 public func le16(_ v: UInt16) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8)] }
 public func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> ($0 * 8)) } }
 
-/// The built `ahi-upload` executable, beside the test bundle.
-public func toolPath() -> String {
-    if let env = ProcessInfo.processInfo.environment["AHI_UPLOAD"] { return env }
+/// A built executable of the package (`ahi-upload` by default), beside the test bundle.
+public func toolPath(_ name: String = "ahi-upload") -> String {
+    if name == "ahi-upload", let env = ProcessInfo.processInfo.environment["AHI_UPLOAD"] { return env }
     let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
     var dir = exe.deletingLastPathComponent()
     for _ in 0..<4 {
-        let candidate = dir.appendingPathComponent("ahi-upload").path
+        let candidate = dir.appendingPathComponent(name).path
         if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         dir = dir.deletingLastPathComponent()
     }
-    return packageRoot.appendingPathComponent(".build/debug/ahi-upload").path
+    return packageRoot.appendingPathComponent(".build/debug/\(name)").path
 }
 
 
 /// Raw deflate (RFC 1951), as Deflated Explicit VR Little Endian stores a data set.
-public func deflateRaw(_ input: [UInt8]) -> [UInt8] {
-    var stream = z_stream()
-    guard deflateInit2_(&stream, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
-                        Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return [] }
-    defer { deflateEnd(&stream) }
-    var output = [UInt8](repeating: 0, count: input.count + 1024)
-    var source = input
-    let produced: Int = source.withUnsafeMutableBufferPointer { src in
-        output.withUnsafeMutableBufferPointer { dst in
-            stream.next_in = src.baseAddress
-            stream.avail_in = uInt(src.count)
-            stream.next_out = dst.baseAddress
-            stream.avail_out = uInt(dst.count)
-            _ = deflate(&stream, Z_FINISH)
-            return dst.count - Int(stream.avail_out)
-        }
-    }
-    return Array(output.prefix(produced))
-}
+public func deflateRaw(_ input: [UInt8]) -> [UInt8] { Deflate.compress(input, format: .raw) }

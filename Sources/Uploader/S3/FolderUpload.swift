@@ -189,16 +189,18 @@ public struct FolderUploader: Sendable {
                            permits: AsyncSemaphore, progress: UploadProgress) async throws {
         let size = Self.partSize(for: file.size, preferred: partSize)
         let total = file.size, path = file.path
-        var uploadId = ""
-        var existing: [Int: S3Part] = [:]
+        // Keep the open upload with the most parts; abort the others.
+        var candidates: [(id: String, parts: [S3Part])] = []
         for id in unfinished {
-            if uploadId.isEmpty, let parts = try? await client.listParts(bucket: bucket, key: key, uploadId: id) {
-                uploadId = id
-                for p in parts { existing[p.number] = p }
-            } else {
-                try? await client.abortMultipartUpload(bucket: bucket, key: key, uploadId: id)
-            }
+            if let parts = try? await client.listParts(bucket: bucket, key: key, uploadId: id) { candidates.append((id, parts)) }
         }
+        let kept = candidates.max { $0.parts.count < $1.parts.count }
+        for id in unfinished where id != kept?.id {
+            try? await client.abortMultipartUpload(bucket: bucket, key: key, uploadId: id)
+        }
+        var uploadId = kept?.id ?? ""
+        var existing: [Int: S3Part] = [:]
+        for p in kept?.parts ?? [] { existing[p.number] = p }
         if uploadId.isEmpty {
             uploadId = try await client.createMultipartUpload(bucket: bucket, key: key)
         } else {

@@ -1,17 +1,17 @@
 /// Just enough XML for S3's answers: the text of elements by name, and the
 /// blocks of repeated elements. S3's documents are flat and small; a full
 /// parser is not needed to read them.
-enum XML {
+public enum XML {
     /// The text of every `<tag>…</tag>` in `xml`, entities decoded.
-    static func values(_ tag: String, in xml: Substring) -> [String] {
+    public static func values(_ tag: String, in xml: Substring) -> [String] {
         blocks(tag, in: xml).map { unescape($0) }
     }
 
     /// The first value of `tag`, or nil.
-    static func value(_ tag: String, in xml: Substring) -> String? { values(tag, in: xml).first }
+    public static func value(_ tag: String, in xml: Substring) -> String? { values(tag, in: xml).first }
 
     /// The raw inner text of every `<tag>…</tag>` (or `<tag attr…>…</tag>`).
-    static func blocks(_ tag: String, in xml: Substring) -> [Substring] {
+    public static func blocks(_ tag: String, in xml: Substring) -> [Substring] {
         var out: [Substring] = []
         var rest = xml
         let close = "</\(tag)>"
@@ -29,7 +29,7 @@ enum XML {
     }
 
     /// Decodes the five predefined entities and numeric character references.
-    static func unescape(_ s: Substring) -> String {
+    public static func unescape(_ s: Substring) -> String {
         guard s.contains("&") else { return String(s) }
         var out = ""
         var i = s.startIndex
@@ -63,7 +63,7 @@ enum XML {
     }
 
     /// Escapes text for an element's content.
-    static func escape(_ s: String) -> String {
+    public static func escape(_ s: String) -> String {
         var out = ""
         for c in s {
             switch c {

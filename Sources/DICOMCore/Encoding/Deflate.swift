@@ -1,0 +1,35 @@
+import CZlib
+
+/// zlib's deflate for writers: raw (RFC 1951, as Deflated Explicit VR Little Endian
+/// stores a data set) or gzip (RFC 1952, as HealthImaging serves image-set metadata).
+public enum Deflate {
+    /// The container around the compressed bytes.
+    public enum Format: Sendable {
+        /// No header or trailer.
+        case raw
+        /// gzip header and CRC-32 trailer.
+        case gzip
+    }
+
+    /// `input` compressed at level 6; empty when zlib cannot start.
+    public static func compress(_ input: [UInt8], format: Format) -> [UInt8] {
+        var stream = z_stream()
+        let windowBits: Int32 = format == .raw ? -15 : 31
+        guard deflateInit2_(&stream, 6, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
+                            Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return [] }
+        defer { deflateEnd(&stream) }
+        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(input.count))) + 64)
+        var source = input
+        let produced: Int = source.withUnsafeMutableBufferPointer { src in
+            output.withUnsafeMutableBufferPointer { dst in
+                stream.next_in = src.baseAddress
+                stream.avail_in = uInt(src.count)
+                stream.next_out = dst.baseAddress
+                stream.avail_out = uInt(dst.count)
+                _ = deflate(&stream, Z_FINISH)
+                return dst.count - Int(stream.avail_out)
+            }
+        }
+        return Array(output.prefix(produced))
+    }
+}

@@ -1,0 +1,202 @@
+import CZlib
+import DICOMCore
+import Foundation
+
+/// Faults the local server can inject, for tests of the importer's failure paths.
+public struct Faults: Sendable {
+    /// Every Nth StartDICOMImportJob and GetDICOMImportJob answers 429 ThrottlingException (0: never).
+    public var throttleEvery = 0
+    /// The Nth import job (counting from 1 since start) ends FAILED (0: never).
+    public var failJob = 0
+    /// Seconds between a job's COMPLETED and its manifests appearing in S3.
+    public var manifestDelay = 0.0
+    /// Seconds a job stays IN_PROGRESS before it reads its input (to restart the server mid-job).
+    public var jobDelay = 0.0
+
+    /// No faults.
+    public init() {}
+
+    /// Parses `throttle=N`, `fail-job=N`, `manifest-delay=S`, `job-delay=S`.
+    public mutating func add(_ spec: String) throws {
+        let kv = spec.split(separator: "=", maxSplits: 1).map(String.init)
+        guard kv.count == 2 else { throw LocalServerError.badOption("--fault \(spec): expected NAME=VALUE") }
+        switch kv[0] {
+        case "throttle": throttleEvery = Int(kv[1]) ?? 0
+        case "fail-job": failJob = Int(kv[1]) ?? 0
+        case "manifest-delay": manifestDelay = Double(kv[1]) ?? 0
+        case "job-delay": jobDelay = Double(kv[1]) ?? 0
+        default: throw LocalServerError.badOption("--fault \(kv[0]): not one of throttle, fail-job, manifest-delay, job-delay")
+        }
+    }
+}
+
+/// Errors of the local server's setup.
+public enum LocalServerError: Error, CustomStringConvertible, Sendable {
+    /// A bad command-line value.
+    case badOption(String)
+    /// What went wrong, for the user.
+    public var description: String {
+        switch self { case .badOption(let m): return m }
+    }
+}
+
+/// Runs import jobs the way HealthImaging does: scan every object under the input
+/// prefix, validate, group into image sets by study and series (conflicting
+/// patient/study attributes → a non-primary image set), store frames, write the
+/// metadata, then the manifests under `<output>/<datastore>-DicomImport-<job>/`.
+struct ImportRunner: Sendable {
+    let s3: S3Store
+    let ahi: HealthImagingStore
+    let faults: Faults
+
+    /// `s3://bucket/prefix` → (bucket, prefix).
+    static func split(_ uri: String) -> (bucket: String, prefix: String)? {
+        guard uri.hasPrefix("s3://") else { return nil }
+        let rest = uri.dropFirst(5)
+        let bucket = rest.prefix { $0 != "/" }
+        guard !bucket.isEmpty else { return nil }
+        return (String(bucket), String(rest.dropFirst(bucket.count).drop { $0 == "/" }))
+    }
+
+    func run(_ job: HealthImagingStore.Job, failing: Bool) async {
+        await ahi.setJob(job.jobId, status: "IN_PROGRESS")
+        if faults.jobDelay > 0 { try? await Task.sleep(nanoseconds: UInt64(faults.jobDelay * 1e9)) }
+        if failing {
+            await ahi.setJob(job.jobId, status: "FAILED", message: "Injected failure (ahi-local --fault fail-job)")
+            return
+        }
+        guard let input = Self.split(job.inputS3Uri), await s3.hasBucket(input.bucket) else {
+            await ahi.setJob(job.jobId, status: "FAILED", message: "The input S3 bucket does not exist or is not accessible")
+            return
+        }
+        let objects = (try? await s3.list(bucket: input.bucket, prefix: input.prefix)) ?? []
+        guard !objects.isEmpty else {
+            await ahi.setJob(job.jobId, status: "FAILED", message: "No files were found under the input S3 URI")
+            return
+        }
+        var success: [String] = [], failure: [String] = [], warning: [String] = []
+        var touched = Set<String>()
+        var matched: [String: Int] = [:]
+        var serverErrors = 0
+        for object in objects {
+            guard let url = await s3.fileURL(bucket: input.bucket, key: object.key) else { continue }
+            switch await importOne(path: url.path, key: object.key, datastoreId: job.datastoreId, jobId: job.jobId, touched: &touched) {
+            case .imported(let setId, let primary, let version, let warnings):
+                matched[setId, default: 0] += 1
+                var response: [String: Any] = ["imageSetId": setId, "isPrimary": primary, "imageSetVersion": version]
+                if warnings.isEmpty {
+                    success.append(Self.line(["inputFile": object.key, "importResponse": response]))
+                } else {
+                    response["warnings"] = warnings
+                    warning.append(Self.line(["inputFile": object.key, "importResponse": response]))
+                }
+            case .failed(let type, let message):
+                if type == "InternalServerException" { serverErrors += 1 }
+                failure.append(Self.line(["inputFile": object.key, "exception": ["exceptionType": type, "message": message]]))
+            }
+        }
+        await ahi.commit()
+        await ahi.setJob(job.jobId, status: "COMPLETED")
+        if faults.manifestDelay > 0 { try? await Task.sleep(nanoseconds: UInt64(faults.manifestDelay * 1e9)) }
+        await writeManifests(job, input: input, scanned: objects.count, success: success, failure: failure, warning: warning,
+                             serverErrors: serverErrors, matched: matched)
+    }
+
+    enum Outcome {
+        case imported(String, Bool, Int, [[String: Any]])
+        case failed(String, String)
+    }
+
+    private func importOne(path: String, key: String, datastoreId: String, jobId: String, touched: inout Set<String>) async -> Outcome {
+        let file: DICOMFile
+        do {
+            file = try DICOMFile.read(path: path)
+        } catch {
+            return .failed("ValidationException", "The file is not a valid DICOM Part 10 file: \(error.at(path: key))")
+        }
+        let errors = Validator.validate(file).filter { $0.severity == .error }
+        if let first = errors.first { return .failed("ValidationException", first.message) }
+        let ds = file.dataSet
+        guard let study = ds.string(Tag(0x0020_000D)), let series = ds.string(Tag(0x0020_000E)),
+              let sop = ds.string(Tag(0x0008_0018)) else {
+            return .failed("ValidationException", "DICOM attributes does not exist")
+        }
+        let levels = ImageSetMetadata.split(file)
+        var conflict: [String: Any] = [:]
+        for k in ["PatientID", "PatientName", "PatientBirthDate", "PatientSex"] { conflict[k] = levels.patient[k] ?? NSNull() }
+        for k in ["StudyDate", "StudyTime", "AccessionNumber", "StudyID"] { conflict[k] = levels.study[k] ?? NSNull() }
+        var frames: [HealthImagingStore.Frame] = []
+        var warnings: [[String: Any]] = []
+        let rows = Int(ds.string(Tag(0x0028_0010)) ?? "") ?? 0, columns = Int(ds.string(Tag(0x0028_0011)) ?? "") ?? 0
+        if ds.contains(Tag(0x7FE0_0010)) {
+            do {
+                for f in try file.frames() {
+                    var bytes: [UInt8] = []
+                    for r in f.ranges { bytes += ds.storage.copyBytes(r) }
+                    let native = !file.transferSyntax.isEncapsulated
+                    // Decoded pixels are little-endian: swap Explicit VR Big Endian samples.
+                    let bitsAllocated = Int(ds.string(Tag(0x0028_0100)) ?? "") ?? 0
+                    if native, !ds.isLittleEndian, bitsAllocated == 16 || bitsAllocated == 32 {
+                        let width = bitsAllocated / 8
+                        for start in stride(from: 0, to: bytes.count - width + 1, by: width) {
+                            bytes[start..<(start + width)].reverse()
+                        }
+                    }
+                    let id = try await ahi.storeFrame(bytes)
+                    let checksum = native ? bytes.withUnsafeBytes { b in
+                        UInt32(CZlib.crc32(0, b.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(b.count)))
+                    } : nil
+                    frames.append(HealthImagingStore.Frame(id: id, size: bytes.count, checksum: checksum, width: columns, height: rows,
+                                                           minPixelValue: nil, maxPixelValue: nil))
+                }
+            } catch {
+                warnings.append(["warning_reason_code": 45328, "type": "FRAMES_EXTRACTION_FAILURE",
+                                 "message": "The file was imported but its frames could not be extracted: \(error)"])
+            }
+        }
+        let instance = HealthImagingStore.Instance(dicom: Self.text(levels.instance), vrs: levels.vrs,
+                                                   storedTransferSyntaxUID: file.transferSyntax.uid, frames: frames)
+        let (setId, primary, version) = await ahi.addInstance(
+            datastoreId: datastoreId, study: study, series: series, sopInstanceUID: sop, conflictKey: Self.text(conflict),
+            patient: Self.text(levels.patient), studyAttributes: Self.text(levels.study), seriesAttributes: Self.text(levels.series),
+            instance: instance, jobId: jobId, touched: &touched)
+        return .imported(setId, primary, version, warnings)
+    }
+
+    private func writeManifests(_ job: HealthImagingStore.Job, input: (bucket: String, prefix: String), scanned: Int,
+                                success: [String], failure: [String], warning: [String], serverErrors: Int, matched: [String: Int]) async {
+        guard let out = Self.split(job.outputS3Uri) else { return }
+        if !(await s3.hasBucket(out.bucket)) { _ = try? await s3.createBucket(out.bucket) }
+        let base = out.prefix.hasSuffix("/") || out.prefix.isEmpty ? out.prefix : out.prefix + "/"
+        var summaries: [[String: Any]] = []
+        for (id, count) in matched.sorted(by: { $0.key < $1.key }) {
+            let set = await ahi.imageSet(job.datastoreId, id)
+            summaries.append(["imageSetId": id, "numberOfMatchedSOPInstances": count, "imageSetVersion": set?.version ?? 1,
+                              "isPrimary": set?.isPrimary ?? true])
+        }
+        let root = "s3://\(out.bucket)/\(base)"
+        let manifest: [String: Any] = ["jobSummary": [
+            "jobId": job.jobId, "datastoreId": job.datastoreId, "inputS3Uri": job.inputS3Uri, "outputS3Uri": root,
+            "successOutputS3Uri": root + "SUCCESS/", "failureOutputS3Uri": root + "FAILURE/", "warningsOutputS3Uri": root + "WARNING/",
+            "numberOfScannedFiles": scanned, "numberOfImportedFiles": success.count + warning.count,
+            "numberOfFilesWithCustomerError": failure.count - serverErrors, "numberOfFilesWithServerError": serverErrors,
+            "numberOfGeneratedImageSets": matched.count, "imageSetsSummary": summaries,
+        ]]
+        let files: [(String, String)] = [
+            ("SUCCESS/success.ndjson", success.map { $0 + "\n" }.joined()),
+            ("FAILURE/failure.ndjson", failure.map { $0 + "\n" }.joined()),
+            ("WARNING/warning.ndjson", warning.map { $0 + "\n" }.joined()),
+            ("job-output-manifest.json", Self.text(manifest)),  // last: its presence means the rest is there
+        ]
+        for (name, text) in files {
+            _ = try? await s3.put(bucket: out.bucket, key: base + name, body: Array(text.utf8), contentType: "application/json")
+        }
+    }
+
+    static func text(_ object: Any) -> String {
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func line(_ object: [String: Any]) -> String { text(object) }
+}
