@@ -130,6 +130,29 @@ def multiframe_dataset(n, frames=8):
     return ds, arr
 
 
+def sample_study():
+    """Fixtures/sample-study/: one small, valid CT study (2 series × 3 slices) — what the
+    README's first command imports into the local HealthImaging."""
+    root = os.path.join(OUT, "sample-study")
+    shutil.rmtree(root, ignore_errors=True)
+    for series in (1, 2):
+        os.makedirs(os.path.join(root, f"series-{series}"))
+        for n in (1, 2, 3):
+            ds, arr = ct_slice(n)
+            ds.StudyInstanceUID = f"{ROOT}.10"
+            ds.SeriesInstanceUID = f"{ROOT}.10.{series}"
+            ds.SOPInstanceUID = f"{ROOT}.10.{series}.{n}"
+            ds.SeriesNumber = series
+            ds.PatientName = "Sample^Study"
+            ds.PatientID = "SAMPLE-0001"
+            ds.AccessionNumber = "SAMPLE01"
+            ds.StudyDescription = "ahi-upload sample study"
+            ds.SeriesDescription = f"sample series {series}"
+            ds.PixelData = (arr + np.int16(series * 100 + n)).astype(np.int16).tobytes()
+            meta(ds, ExplicitVRLittleEndian)
+            ds.save_as(os.path.join(root, f"series-{series}", f"CT{n:04d}.dcm"), enforce_file_format=True)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in os.listdir(OUT):
@@ -257,7 +280,9 @@ def main():
     ds["PixelData"].VR = "OB"
     save(ds, "bitmap_1bit_3frames.dcm", ExplicitVRLittleEndian)
 
-    total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
+    sample_study()
+
+    total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT) if f.endswith(".dcm"))
     print(f"wrote {len([f for f in os.listdir(OUT) if f.endswith('.dcm')])} fixtures, {total} bytes, into {os.path.normpath(OUT)}")
 
 

@@ -11,7 +11,8 @@ struct AHIUpload: AsyncParsableCommand {
         commandName: "ahi-upload",
         abstract: "Read, validate and move DICOM studies into AWS HealthImaging.",
         version: "0.1.0",
-        subcommands: [Dump.self, Validate.self, Upload.self])
+        subcommands: [Import.self, Dump.self, Validate.self, Upload.self, Jobs.self, Job.self],
+        defaultSubcommand: Import.self)
 }
 
 /// Writes to standard error.

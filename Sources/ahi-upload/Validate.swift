@@ -46,12 +46,13 @@ struct Validate: AsyncParsableCommand {
         let path: String
         let diagnostics: [Diagnostic]
         let summary: InstanceSummary?
+        var seriesInstanceUID: String? = nil
     }
 
     func run() async throws {
         let (files, problems) = FileWalker.files(under: paths)
         let options = ValidationOptions(showPHI: showPHI)
-        let results = await validateAll(files, options: options, jobs: max(1, jobs))
+        let results = await Self.validateAll(files, options: options, jobs: max(1, jobs))
         var cross = CrossFileCheck.check(results.compactMap(\.summary), showPHI: showPHI)
         cross.sort { $0.paths.last ?? "" < $1.paths.last ?? "" }
 
@@ -89,7 +90,7 @@ struct Validate: AsyncParsableCommand {
     }
 
     /// Validates files with at most `jobs` in flight; results keep the input order.
-    func validateAll(_ files: [String], options: ValidationOptions, jobs: Int) async -> [FileResult] {
+    static func validateAll(_ files: [String], options: ValidationOptions, jobs: Int) async -> [FileResult] {
         await withTaskGroup(of: (Int, FileResult).self) { group in
             var results = [FileResult?](repeating: nil, count: files.count)
             var next = 0
@@ -111,7 +112,8 @@ struct Validate: AsyncParsableCommand {
         do {
             let file = try DICOMFile.read(path: path)
             return FileResult(path: path, diagnostics: Validator.validate(file, options: options),
-                              summary: InstanceSummary(path: path, file: file))
+                              summary: InstanceSummary(path: path, file: file),
+                              seriesInstanceUID: file.dataSet.string(Tag(0x0020_000E)))
         } catch {
             return FileResult(path: path, diagnostics: [Validator.diagnostic(for: error)], summary: nil)
         }

@@ -51,15 +51,29 @@ public final class BackgroundProcess: @unchecked Sendable {
     public let outputFile: URL
 
     /// Starts `program` with `arguments` (looked up on PATH).
-    public init(_ program: String, _ arguments: [String]) throws {
+    /// With `environment`, the program gets exactly that environment and its standard
+    /// error goes to the same file as its output.
+    public init(_ program: String, _ arguments: [String], environment: [String: String]? = nil) throws {
         outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("ahi-bg-\(UUID().uuidString).out")
         _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [program] + arguments
-        process.standardOutput = try FileHandle(forWritingTo: outputFile)
-        process.standardError = FileHandle.nullDevice
+        let handle = try FileHandle(forWritingTo: outputFile)
+        process.standardOutput = handle
+        process.standardError = environment == nil ? FileHandle.nullDevice : handle
         process.standardInput = FileHandle.nullDevice
+        if let environment { process.environment = environment }
         try process.run()
+    }
+
+    /// Everything it has written so far.
+    public var output: String { (try? String(contentsOf: outputFile, encoding: .utf8)) ?? "" }
+
+    /// Waits (up to `seconds`) for it to exit; its status, or nil if it is still running.
+    public func wait(seconds: Double) async -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { try? await Task.sleep(nanoseconds: 100_000_000) }
+        return process.isRunning ? nil : process.terminationStatus
     }
 
     /// Waits (up to `seconds`) for a line of output starting with `prefix`; returns that line.

@@ -32,4 +32,31 @@ public enum Deflate {
         }
         return Array(output.prefix(produced))
     }
+
+    /// The inflated bytes of a gzip (or zlib) stream, or nil when it is not one or
+    /// inflates past `cap` bytes.
+    public static func gunzip(_ input: [UInt8], cap: Int = 1 << 30) -> [UInt8]? {
+        var stream = z_stream()
+        guard inflateInit2_(&stream, 47, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
+        defer { inflateEnd(&stream) }
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var source = input
+        return source.withUnsafeMutableBufferPointer { src -> [UInt8]? in
+            stream.next_in = src.baseAddress
+            stream.avail_in = uInt(src.count)
+            while true {
+                let (status, produced) = chunk.withUnsafeMutableBufferPointer { dst -> (Int32, Int) in
+                    stream.next_out = dst.baseAddress
+                    stream.avail_out = uInt(dst.count)
+                    let status = inflate(&stream, Z_NO_FLUSH)
+                    return (status, dst.count - Int(stream.avail_out))
+                }
+                output += chunk.prefix(produced)
+                if output.count > cap { return nil }
+                if status == Z_STREAM_END { return output }
+                if status != Z_OK || (produced == 0 && stream.avail_in == 0) { return nil }
+            }
+        }
+    }
 }

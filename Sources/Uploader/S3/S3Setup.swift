@@ -51,4 +51,17 @@ public enum S3Setup {
         return S3Client(transport: make(endpoint, region), pathStyle: endpointURL != nil, checksumAlgorithm: checksumAlgorithm,
                         debug: debug, makeTransport: make)
     }
+
+    /// A path-style client for a local endpoint with fixed credentials (`ahi-upload --local`, tests).
+    public static func makeClient(endpointURL: String, region: String, credentials: AWSCredentials, connections: Int,
+                                  checksumAlgorithm: ChecksumAlgorithm = .crc32c,
+                                  debug: (@Sendable (String) -> Void)? = nil) throws -> S3Client {
+        guard let endpoint = Endpoint(endpointURL) else { throw SetupError(description: "\(endpointURL): not an http(s) URL") }
+        let make: @Sendable (Endpoint, String) -> AWSTransport = { e, region in
+            AWSTransport(endpoint: e, region: region, service: "s3", connections: connections,
+                         credentials: { credentials }, debug: debug)
+        }
+        return S3Client(transport: make(endpoint, region), pathStyle: true, checksumAlgorithm: checksumAlgorithm,
+                        debug: debug, makeTransport: make)
+    }
 }

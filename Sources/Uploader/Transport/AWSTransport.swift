@@ -212,6 +212,16 @@ public final class AWSTransport: @unchecked Sendable {
     }
 
     func serviceError(_ r: AWSResponse, operation: String) -> AWSError {
+        // rest-json (HealthImaging): x-amzn-ErrorType (`Code:extra`) or `__type` (`ns#Code`), and `message`.
+        if r.body.first == UInt8(ascii: "{") || r.header("x-amzn-ErrorType") != nil {
+            let object = (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any] ?? [:]
+            let raw = r.header("x-amzn-ErrorType") ?? object["__type"] as? String ?? object["code"] as? String
+            let code = raw.map { String($0.split(separator: ":").first ?? "").split(separator: "#").last.map(String.init) ?? "" }
+            let message = object["message"] as? String ?? object["Message"] as? String ?? ""
+            return .service(status: r.status, code: code.flatMap { $0.isEmpty ? nil : $0 } ?? Self.codeForStatus(r.status),
+                            message: message, requestId: r.header("x-amzn-RequestId") ?? r.header("x-amz-request-id"),
+                            operation: operation)
+        }
         let text = r.text[...]
         let code = XML.value("Code", in: text) ?? Self.codeForStatus(r.status)
         return .service(status: r.status, code: code, message: XML.value("Message", in: text) ?? "",
@@ -226,6 +236,7 @@ public final class AWSTransport: @unchecked Sendable {
         case 404: return "NotFound"
         case 409: return "Conflict"
         case 412: return "PreconditionFailed"
+        case 402: return "ServiceQuotaExceededException"
         case 429: return "TooManyRequests"
         case 500: return "InternalError"
         case 503: return "ServiceUnavailable"
