@@ -62,7 +62,9 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["DICOMCore", "CZlib"], path: "Tests/TestSupport"),
         .testTarget(name: "DICOMCoreTests", dependencies: ["DICOMCore", "TestSupport"]),
         .testTarget(name: "ahi-uploadTests", dependencies: ["DICOMCore", "HTJ2K", "TestSupport"]),
-        .testTarget(name: "UploaderTests", dependencies: ["Uploader", "TestSupport"]),
+        .testTarget(name: "UploaderTests", dependencies: [
+            "Uploader", "TestSupport", .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         .testTarget(name: "LocalHealthImagingTests", dependencies: ["LocalHealthImaging", "Uploader", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
