@@ -30,7 +30,10 @@ let package = Package(
         // CRC-32C with the CPU's CRC32 instruction (S3 checksums).
         .target(name: "CChecksum"),
         .target(name: "DICOMCore", dependencies: ["CZlib"]),
-        .target(name: "HTJ2K", dependencies: ["COpenJPEG"]),
+        // OpenJPH (C++) behind a C shim, so no C++ exception reaches Swift; linked by name
+        // because Debian's openjph.pc is empty.
+        .target(name: "COpenJPH", linkerSettings: [.linkedLibrary("openjph")]),
+        .target(name: "HTJ2K", dependencies: ["COpenJPEG", "COpenJPH"]),
         .target(name: "Uploader", dependencies: [
             "DICOMCore", "CZlib", "CChecksum",
             .product(name: "Crypto", package: "swift-crypto"),
@@ -65,7 +68,9 @@ let package = Package(
         .testTarget(name: "UploaderTests", dependencies: [
             "Uploader", "TestSupport", .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
+        .testTarget(name: "HTJ2KTests", dependencies: ["HTJ2K", "TestSupport"]),
         .testTarget(name: "LocalHealthImagingTests", dependencies: ["LocalHealthImaging", "Uploader", "TestSupport"]),
     ],
-    swiftLanguageModes: [.v6]
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
 )

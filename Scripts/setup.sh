@@ -7,7 +7,7 @@ set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-APT_PACKAGES="pkg-config zlib1g-dev libopenjp2-7-dev libcharls-dev dcmtk libdcmtk-dev libgdcm-tools dicom3tools g++"
+APT_PACKAGES="pkg-config zlib1g-dev libopenjp2-7-dev libopenjp2-tools libopenjph-dev openjph-tools libcharls-dev dcmtk libdcmtk-dev libgdcm-tools dicom3tools g++"
 missing=""
 for p in $APT_PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1,0 +1,64 @@
+/// Decoded pixels: rows of interleaved components, each sample `bytesPerSample`
+/// little-endian (two's complement when signed). One type for every codec.
+public struct PixelBuffer: Sendable, Equatable {
+    /// Columns.
+    public let width: Int
+    /// Rows.
+    public let height: Int
+    /// Samples per pixel (1 or 3).
+    public let components: Int
+    /// Significant bits per sample.
+    public let bitsStored: Int
+    /// Two's complement samples.
+    public let isSigned: Bool
+    /// 1, 2 or 4.
+    public let bytesPerSample: Int
+    /// The samples.
+    public let bytes: [UInt8]
+
+    /// Creates a buffer; `bytes` must hold width × height × components × bytesPerSample bytes.
+    public init(width: Int, height: Int, components: Int, bitsStored: Int, isSigned: Bool, bytesPerSample: Int, bytes: [UInt8]) {
+        self.width = width
+        self.height = height
+        self.components = components
+        self.bitsStored = bitsStored
+        self.isSigned = isSigned
+        self.bytesPerSample = bytesPerSample
+        self.bytes = bytes
+    }
+
+    /// The byte width DICOM would store a sample of `bits` in (8 → 1, ≤16 → 2, else 4).
+    public static func bytesPerSample(forBits bits: Int) -> Int { bits <= 8 ? 1 : bits <= 16 ? 2 : 4 }
+
+    /// One sample as an integer (sign-extended when signed).
+    public func sample(x: Int, y: Int, component: Int = 0) -> Int {
+        let i = ((y * width + x) * components + component) * bytesPerSample
+        var v: UInt32 = 0
+        for b in 0..<bytesPerSample { v |= UInt32(bytes[i + b]) << (8 * b) }
+        guard isSigned else { return Int(v) }
+        let shift = 32 - bytesPerSample * 8
+        return Int(Int32(bitPattern: v << UInt32(shift)) >> Int32(shift))
+    }
+}
+
+/// Why a codestream could not be read or decoded.
+public enum CodecError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Not a J2K codestream or JP2/JPH file.
+    case notJ2K(String)
+    /// The main header is malformed.
+    case malformedHeader(String)
+    /// The decoder refused the stream.
+    case decodeFailed(backend: String, reason: String)
+    /// Something this build does not handle.
+    case unsupported(String)
+
+    /// One line for the user.
+    public var description: String {
+        switch self {
+        case .notJ2K(let r): return "not a JPEG 2000 codestream: \(r)"
+        case .malformedHeader(let r): return "malformed JPEG 2000 header: \(r)"
+        case .decodeFailed(let b, let r): return "\(b) could not decode the codestream: \(r)"
+        case .unsupported(let r): return "unsupported: \(r)"
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import HTJ2K
+import TestSupport
+import Testing
+
+/// Test images (Tests/Oracle/make_j2k_images.py) and codestreams made from them by the
+/// reference encoders, `ojph_compress` (OpenJPH) and `opj_compress` (OpenJPEG).
+struct CodecFixtures {
+    struct Image: Decodable { let name: String; let width: Int; let height: Int; let components: Int; let bits: Int; let signed: Bool; let raw: String; let source: String }
+    let dir: URL
+    let images: [Image]
+
+    init() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("ahi-j2k-\(UUID().uuidString)")
+        let r = try run("python3", [packageRoot.appendingPathComponent("Tests/Oracle/make_j2k_images.py").path, dir.path])
+        guard r.status == 0 else { throw CodecError.unsupported("make_j2k_images.py: \(r.err)") }
+        images = try r.out.split(separator: "\n").map { try JSONDecoder().decode(Image.self, from: Data($0.utf8)) }
+    }
+
+    func remove() { try? FileManager.default.removeItem(at: dir) }
+
+    /// `ojph_compress` with `options`; returns the codestream.
+    func ojph(_ image: Image, _ name: String, _ options: [String]) throws -> [UInt8] {
+        let out = dir.appendingPathComponent(name + ".j2c").path
+        let args = ["-i", image.source, "-o", out] + options
+        let r = try run("ojph_compress", args)
+        guard r.status == 0 else { throw CodecError.unsupported("ojph_compress \(args): \(r.out)\(r.err)") }
+        return [UInt8](try Data(contentsOf: URL(fileURLWithPath: out)))
+    }
+
+    /// `opj_compress` (classic JPEG 2000) with `options`.
+    func opj(_ image: Image, _ name: String, _ options: [String]) throws -> [UInt8] {
+        let out = dir.appendingPathComponent(name + ".j2k").path
+        var args = ["-i", image.source, "-o", out] + options
+        if image.signed { args += ["-F", "\(image.width),\(image.height),\(image.components),\(image.bits),s@1x1"] }
+        let r = try run("opj_compress", args)
+        guard r.status == 0 else { throw CodecError.unsupported("opj_compress: \(r.out)\(r.err)") }
+        return [UInt8](try Data(contentsOf: URL(fileURLWithPath: out)))
+    }
+
+    func truth(_ image: Image) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: image.raw))) }
+}
+
+/// Lossless codestreams from both encoders decode bit-exactly to the source through both
+/// backends: 8, 12, 16 bits, signed, RGB, RPCL and LRCP, several decomposition levels.
+@Test(.timeLimit(.minutes(2))) func losslessDecodesMatchTheSourceThroughBothBackends() throws {
+    let fx = try CodecFixtures()
+    defer { fx.remove() }
+    var checked = 0
+    for image in fx.images {
+        let truth = try fx.truth(image)
+        var streams: [(String, [UInt8])] = [("opj classic", try fx.opj(image, image.name + "-opj", ["-n", "4", "-p", "RPCL"]))]
+        if !image.signed {  // signed HTJ2K streams need an encoder that sign-extends (ojph_compress 0.9 does not)
+            streams.append(("ojph RPCL 5", try fx.ojph(image, image.name + "-rpcl", ["-reversible", "true", "-prog_order", "RPCL", "-num_decomps", "5"])))
+            streams.append(("ojph LRCP 3", try fx.ojph(image, image.name + "-lrcp", ["-reversible", "true", "-prog_order", "LRCP", "-num_decomps", "3"])))
+        }
+        for (label, cs) in streams {
+            let header = try J2KHeader.parse(cs)
+            #expect(header.width == image.width && header.height == image.height && header.components == image.components)
+            #expect(header.bitDepth == image.bits && header.isSigned == image.signed && header.reversible, "\(image.name) \(label)")
+            #expect(header.isHighThroughput == label.hasPrefix("ojph"))
+            for backend in J2KBackend.allCases where backend == .openJPEG || header.isHighThroughput {
+                let pixels = try J2KDecoder.decode(cs, backend: backend)
+                #expect(pixels.width == image.width && pixels.height == image.height && pixels.components == image.components)
+                #expect(pixels.bytes == truth, "\(image.name) \(label) via \(backend)")
+                checked += 1
+            }
+        }
+    }
+    #expect(checked >= 17)
+}
+
+/// Lossy (irreversible) HTJ2K: both backends decode to the same pixels as `ojph_expand`, near the source.
+@Test(.timeLimit(.minutes(2))) func lossyDecodesAgreeWithTheReferenceTool() throws {
+    let fx = try CodecFixtures()
+    defer { fx.remove() }
+    for image in fx.images where !image.signed && image.components == 1 {
+        let cs = try fx.ojph(image, image.name + "-lossy", ["-qstep", "0.005", "-num_decomps", "5"])
+        let header = try J2KHeader.parse(cs)
+        #expect(!header.reversible)
+        let ours = try J2KDecoder.decode(cs, backend: .openJPH)
+        let expanded = fx.dir.appendingPathComponent(image.name + "-lossy-expanded.pgm").path
+        let r = try run("ojph_expand", ["-i", fx.dir.appendingPathComponent(image.name + "-lossy.j2c").path, "-o", expanded])
+        #expect(r.status == 0, "\(r.err)")
+        let pgm = [UInt8](try Data(contentsOf: URL(fileURLWithPath: expanded)))
+        let samples = pgm.suffix(image.width * image.height * (image.bits <= 8 ? 1 : 2))
+        let bps = image.bits <= 8 ? 1 : 2
+        var reference = [UInt8](repeating: 0, count: samples.count)
+        for (i, b) in samples.enumerated() { reference[bps == 1 ? i : (i ^ 1)] = b }  // PGM is big-endian
+        #expect(ours.bytes == reference, "\(image.name): OpenJPH via Swift differs from ojph_expand")
+        let viaOpenJPEG = try J2KDecoder.decode(cs, backend: .openJPEG)
+        let truth = try fx.truth(image)
+        var worst = 0
+        for i in stride(from: 0, to: truth.count, by: bps) {
+            let a = bps == 1 ? Int(truth[i]) : Int(truth[i]) | Int(truth[i + 1]) << 8
+            let b = bps == 1 ? Int(viaOpenJPEG.bytes[i]) : Int(viaOpenJPEG.bytes[i]) | Int(viaOpenJPEG.bytes[i + 1]) << 8
+            worst = max(worst, abs(a - b))
+        }
+        #expect(worst < (1 << image.bits) / 50, "\(image.name): OpenJPEG lossy error \(worst)")
+    }
+}
+
+/// Reduced resolution: skipping N levels gives ceil(size / 2^N), the same through both backends.
+@Test(.timeLimit(.minutes(2))) func reducedResolutionDecodes() throws {
+    let fx = try CodecFixtures()
+    defer { fx.remove() }
+    let image = try #require(fx.images.first { $0.name == "ct16" })
+    let cs = try fx.ojph(image, "ct16-levels", ["-reversible", "true", "-prog_order", "RPCL", "-num_decomps", "5"])
+    let header = try J2KHeader.parse(cs)
+    #expect(header.decompositions == 5 && header.progressionOrder == "RPCL")
+    for level in 1...3 {
+        let a = try J2KDecoder.decode(cs, backend: .openJPH, skipLevels: level)
+        let b = try J2KDecoder.decode(cs, backend: .openJPEG, skipLevels: level)
+        let size = header.size(skippingLevels: level)
+        #expect(a.width == size.width && a.height == size.height, "level \(level)")
+        #expect(a.bytes == b.bytes, "level \(level): the backends differ")
+    }
+    #expect(throws: CodecError.self) { try J2KDecoder.decode(cs, skipLevels: 6) }
+}
+
+/// Damaged input: a clear error, never a crash or a zero-filled image.
+@Test func damagedCodestreamsAreRefused() throws {
+    let fx = try CodecFixtures()
+    defer { fx.remove() }
+    let image = try #require(fx.images.first { $0.name == "mono8" })
+    let cs = try fx.ojph(image, "mono8-cut", ["-reversible", "true"])
+    for backend in J2KBackend.allCases {
+        #expect(throws: CodecError.self) { try J2KDecoder.decode(Array(cs.prefix(cs.count / 2)), backend: backend) }
+    }
+    #expect(throws: CodecError.self) { try J2KHeader.parse([0x00, 0x01, 0x02]) }
+    #expect(throws: CodecError.self) { try J2KHeader.parse(Array(cs.prefix(20))) }
+    // A JPH file (boxes around the codestream) is unwrapped.
+    var jph: [UInt8] = [0, 0, 0, 12] + Array("jP  ".utf8) + [0x0D, 0x0A, 0x87, 0x0A]
+    let box = UInt32(cs.count + 8)
+    jph += [UInt8(box >> 24), UInt8(box >> 16 & 0xFF), UInt8(box >> 8 & 0xFF), UInt8(box & 0xFF)] + Array("jp2c".utf8) + cs
+    #expect(try J2KDecoder.decode(jph).bytes == fx.truth(image))
+}
