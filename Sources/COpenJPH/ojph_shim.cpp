@@ -10,6 +10,7 @@
 #include <openjph/ojph_params.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -123,3 +124,60 @@ extern "C" int ahi_ojph_decode(const uint8_t *data, size_t size, uint32_t skip_l
         return 0;
     });
 }
+
+extern "C" int ahi_ojph_encode(const uint8_t *samples, uint32_t width, uint32_t height, uint32_t components, uint32_t bit_depth,
+                               uint32_t is_signed, uint32_t bytes_per_sample, uint32_t levels, uint8_t **out, size_t *out_size,
+                               char *error, size_t error_capacity) {
+    return guarded(error, error_capacity, [&]() -> int {
+        if (width == 0 || height == 0 || (components != 1 && components != 3) || bit_depth == 0 || bit_depth > 16
+            || (bytes_per_sample != 1 && bytes_per_sample != 2)) {
+            set_error(error, error_capacity, "unsupported image shape (1 or 3 components, 1 to 16 bits)");
+            return -1;
+        }
+        ojph::codestream cs;
+        ojph::param_siz siz = cs.access_siz();
+        siz.set_image_extent(ojph::point(width, height));
+        siz.set_num_components(components);
+        for (uint32_t c = 0; c < components; c++) siz.set_component(c, ojph::point(1, 1), bit_depth, is_signed != 0);
+        siz.set_image_offset(ojph::point(0, 0));
+        siz.set_tile_size(ojph::size(width, height));
+        siz.set_tile_offset(ojph::point(0, 0));
+        ojph::param_cod cod = cs.access_cod();
+        cod.set_num_decomposition(levels);
+        cod.set_block_dims(64, 64);
+        cod.set_progression_order("RPCL");
+        cod.set_color_transform(components == 3);
+        cod.set_reversible(true);
+        cs.set_planar(false);
+        ojph::mem_outfile file;
+        file.open();
+        cs.write_headers(&file);
+        ojph::ui32 comp = 0;
+        ojph::line_buf *line = cs.exchange(nullptr, comp);
+        const size_t row_bytes = size_t(width) * components * bytes_per_sample;
+        for (uint32_t y = 0; y < height; y++) {
+            const uint8_t *row = samples + y * row_bytes;
+            for (uint32_t c = 0; c < components; c++) {
+                ojph::si32 *dst = line->i32;
+                for (uint32_t x = 0; x < width; x++) {
+                    const uint8_t *p = row + (size_t(x) * components + comp) * bytes_per_sample;
+                    int32_t v = bytes_per_sample == 1 ? (is_signed ? int32_t(int8_t(p[0])) : int32_t(p[0]))
+                                                      : (is_signed ? int32_t(int16_t(p[0] | p[1] << 8)) : int32_t(p[0] | p[1] << 8));
+                    dst[x] = v;
+                }
+                line = cs.exchange(line, comp);
+            }
+        }
+        cs.flush();
+        const size_t n = size_t(file.tell());
+        uint8_t *copy = static_cast<uint8_t *>(std::malloc(n ? n : 1));
+        if (!copy) { set_error(error, error_capacity, "out of memory"); return -1; }
+        std::memcpy(copy, file.get_data(), n);
+        cs.close();
+        *out = copy;
+        *out_size = n;
+        return 0;
+    });
+}
+
+extern "C" void ahi_ojph_free(uint8_t *data) { std::free(data); }

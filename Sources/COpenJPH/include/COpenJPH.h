@@ -31,6 +31,17 @@ int ahi_ojph_probe(const uint8_t *data, size_t size, uint32_t skip_levels, ahi_o
 int ahi_ojph_decode(const uint8_t *data, size_t size, uint32_t skip_levels, uint32_t bytes_per_sample,
                     uint8_t *out, size_t out_capacity, ahi_ojph_info *info, char *error, size_t error_capacity);
 
+/// Encodes lossless HTJ2K (reversible 5/3, RPCL, 64×64 blocks, `levels` decompositions,
+/// the colour transform for 3 components) from samples laid out as `ahi_ojph_decode`
+/// writes them. On success `*out` is a malloc'ed codestream of `*out_size` bytes (free
+/// it with `ahi_ojph_free`).
+int ahi_ojph_encode(const uint8_t *samples, uint32_t width, uint32_t height, uint32_t components, uint32_t bit_depth,
+                    uint32_t is_signed, uint32_t bytes_per_sample, uint32_t levels, uint8_t **out, size_t *out_size,
+                    char *error, size_t error_capacity);
+
+/// Frees a codestream from `ahi_ojph_encode`.
+void ahi_ojph_free(uint8_t *data);
+
 #ifdef __cplusplus
 }
 #endif
