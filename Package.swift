@@ -33,7 +33,7 @@ let package = Package(
         // OpenJPH (C++) behind a C shim, so no C++ exception reaches Swift; linked by name
         // because Debian's openjph.pc is empty.
         .target(name: "COpenJPH", linkerSettings: [.linkedLibrary("openjph")]),
-        .target(name: "HTJ2K", dependencies: ["COpenJPEG", "COpenJPH"]),
+        .target(name: "HTJ2K", dependencies: ["DICOMCore", "COpenJPEG", "COpenJPH"]),
         .target(name: "Uploader", dependencies: [
             "DICOMCore", "CZlib", "CChecksum",
             .product(name: "Crypto", package: "swift-crypto"),
@@ -41,7 +41,7 @@ let package = Package(
         ]),
         // A local HealthImaging (S3 + medical-imaging on one loopback port), and its executable.
         .target(name: "LocalHealthImaging", dependencies: [
-            "DICOMCore", "Uploader", "CZlib",
+            "DICOMCore", "HTJ2K", "Uploader", "CZlib",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "UploaderTests", dependencies: [
             "Uploader", "TestSupport", .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        .testTarget(name: "HTJ2KTests", dependencies: ["HTJ2K", "TestSupport"]),
+        .testTarget(name: "HTJ2KTests", dependencies: ["HTJ2K", "DICOMCore", "TestSupport"]),
         .testTarget(name: "LocalHealthImagingTests", dependencies: ["LocalHealthImaging", "Uploader", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6],

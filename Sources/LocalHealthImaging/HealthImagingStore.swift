@@ -39,15 +39,21 @@ public actor HealthImagingStore {
         var frames: [Frame]
     }
 
-    /// A stored frame: id, size and (for frames whose pixels could be had) the CRC-32 of the decoded pixels.
+    /// A stored frame: id, size, the CRC-32 of its decoded pixels at each resolution
+    /// (smallest first; empty when the frame could not be decoded here), min and max.
     struct Frame: Codable, Sendable {
         var id: String
         var size: Int
-        var checksum: UInt32?
-        var width: Int
-        var height: Int
+        var levels: [Level]
         var minPixelValue: Int?
         var maxPixelValue: Int?
+    }
+
+    /// One resolution level's checksum.
+    struct Level: Codable, Sendable {
+        var width: Int
+        var height: Int
+        var checksum: UInt32
     }
 
     /// An image set: one series of one study (or the conflicting part of one).

@@ -1,6 +1,7 @@
 import CZlib
 import DICOMCore
 import Foundation
+import HTJ2K
 
 /// Faults the local server can inject, for tests of the importer's failure paths.
 public struct Faults: Sendable {
@@ -127,27 +128,13 @@ struct ImportRunner: Sendable {
         for k in ["StudyDate", "StudyTime", "AccessionNumber", "StudyID"] { conflict[k] = levels.study[k] ?? NSNull() }
         var frames: [HealthImagingStore.Frame] = []
         var warnings: [[String: Any]] = []
-        let rows = Int(ds.string(Tag(0x0028_0010)) ?? "") ?? 0, columns = Int(ds.string(Tag(0x0028_0011)) ?? "") ?? 0
+        var stored = file.transferSyntax.uid
         if ds.contains(Tag(0x7FE0_0010)) {
             do {
+                let transcode = Self.transcodedSyntaxes.contains(file.transferSyntax.uid)
+                if transcode { stored = Self.htj2kRPCL }
                 for f in try file.frames() {
-                    var bytes: [UInt8] = []
-                    for r in f.ranges { bytes += ds.storage.copyBytes(r) }
-                    let native = !file.transferSyntax.isEncapsulated
-                    // Decoded pixels are little-endian: swap Explicit VR Big Endian samples.
-                    let bitsAllocated = Int(ds.string(Tag(0x0028_0100)) ?? "") ?? 0
-                    if native, !ds.isLittleEndian, bitsAllocated == 16 || bitsAllocated == 32 {
-                        let width = bitsAllocated / 8
-                        for start in stride(from: 0, to: bytes.count - width + 1, by: width) {
-                            bytes[start..<(start + width)].reverse()
-                        }
-                    }
-                    let id = try await ahi.storeFrame(bytes)
-                    let checksum = native ? bytes.withUnsafeBytes { b in
-                        UInt32(CZlib.crc32(0, b.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(b.count)))
-                    } : nil
-                    frames.append(HealthImagingStore.Frame(id: id, size: bytes.count, checksum: checksum, width: columns, height: rows,
-                                                           minPixelValue: nil, maxPixelValue: nil))
+                    frames.append(try await storeFrame(file, f, transcode: transcode, warnings: &warnings))
                 }
             } catch {
                 warnings.append(["warning_reason_code": 45328, "type": "FRAMES_EXTRACTION_FAILURE",
@@ -155,12 +142,66 @@ struct ImportRunner: Sendable {
             }
         }
         let instance = HealthImagingStore.Instance(dicom: Self.text(levels.instance), vrs: levels.vrs,
-                                                   storedTransferSyntaxUID: file.transferSyntax.uid, frames: frames)
+                                                   storedTransferSyntaxUID: stored, frames: frames)
         let (setId, primary, version) = await ahi.addInstance(
             datastoreId: datastoreId, study: study, series: series, sopInstanceUID: sop, conflictKey: Self.text(conflict),
             patient: Self.text(levels.patient), studyAttributes: Self.text(levels.study), seriesAttributes: Self.text(levels.series),
             instance: instance, jobId: jobId, touched: &touched)
         return .imported(setId, primary, version, warnings)
+    }
+
+    /// HTJ2K Lossless RPCL, what HealthImaging stores lossless sources as.
+    static let htj2kRPCL = "1.2.840.10008.1.2.4.202"
+
+    /// Lossless sources HealthImaging transcodes (the others are retained as received).
+    static let transcodedSyntaxes: Set<String> = [
+        "1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.5",
+        "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202",
+    ]
+
+    /// CRC-32 of bytes, as HealthImaging's checksums are computed.
+    static func crc32(_ bytes: [UInt8]) -> UInt32 {
+        bytes.withUnsafeBytes { b in UInt32(CZlib.crc32(0, b.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(b.count))) }
+    }
+
+    /// Stores one frame: lossless sources transcoded to HTJ2K RPCL with the CRC-32 of the decoded
+    /// pixels at every resolution level (smallest first); others as received, with the
+    /// full-resolution checksum when the frame can be decoded here.
+    private func storeFrame(_ file: DICOMFile, _ frame: Frame, transcode: Bool,
+                            warnings: inout [[String: Any]]) async throws -> HealthImagingStore.Frame {
+        var bytes: [UInt8] = []
+        for r in frame.ranges { bytes += file.dataSet.storage.copyBytes(r) }
+        let pixels = try? FrameDecoder.decode(file, frame: frame)
+        var levels: [HealthImagingStore.Level] = []
+        if transcode, let pixels {
+            do {
+                let codestream = try HTJ2KEncoder.encodeLossless(pixels)
+                let header = try J2KHeader.parse(codestream)
+                for skip in stride(from: header.decompositions, through: 1, by: -1) {
+                    let reduced = try J2KDecoder.decode(codestream, backend: .openJPH, skipLevels: skip)
+                    levels.append(.init(width: reduced.width, height: reduced.height, checksum: Self.crc32(reduced.bytes)))
+                }
+                bytes = codestream
+            } catch {
+                warnings.append(["warning_reason_code": 45312, "type": "TRANSCODING_EXCEPTION",
+                                 "message": "Pixel data stored as received: \(error)"])
+            }
+        }
+        if let pixels {
+            levels.append(.init(width: pixels.width, height: pixels.height, checksum: Self.crc32(pixels.bytes)))
+        }
+        var lo: Int?, hi: Int?
+        if let pixels, pixels.components == 1 {
+            for y in 0..<pixels.height {
+                for x in 0..<pixels.width {
+                    let v = pixels.sample(x: x, y: y)
+                    lo = min(lo ?? v, v)
+                    hi = max(hi ?? v, v)
+                }
+            }
+        }
+        let id = try await ahi.storeFrame(bytes)
+        return HealthImagingStore.Frame(id: id, size: bytes.count, levels: levels, minPixelValue: lo, maxPixelValue: hi)
     }
 
     private func writeManifests(_ job: HealthImagingStore.Job, input: (bucket: String, prefix: String), scanned: Int,

@@ -256,10 +256,14 @@ struct MedicalImagingAPI: Sendable {
         for (sop, inst) in s.instances {
             instances[sop] = [
                 "DICOM": obj(inst.dicom), "DICOMVRs": inst.vrs, "StoredTransferSyntaxUID": inst.storedTransferSyntaxUID,
+                "ChecksumType": "DECOMPRESSED",
                 "ImageFrames": inst.frames.map { f -> [String: Any] in
-                    var o: [String: Any] = ["ID": f.id, "FrameSizeInBytes": f.size, "MinPixelValue": NSNull(), "MaxPixelValue": NSNull()]
-                    o["PixelDataChecksumFromBaseToFullResolution"] = f.checksum.map { [["Width": f.width, "Height": f.height, "Checksum": $0]] } ?? []
-                    return o
+                    [
+                        "ID": f.id, "FrameSizeInBytes": f.size,
+                        "MinPixelValue": f.minPixelValue.map { $0 as Any } ?? NSNull(),
+                        "MaxPixelValue": f.maxPixelValue.map { $0 as Any } ?? NSNull(),
+                        "PixelDataChecksumFromBaseToFullResolution": f.levels.map { ["Width": $0.width, "Height": $0.height, "Checksum": $0.checksum] },
+                    ]
                 },
             ] as [String: Any]
         }

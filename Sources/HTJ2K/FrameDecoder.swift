@@ -1,0 +1,116 @@
+import DICOMCore
+
+/// Decodes one frame of a DICOM file, whatever its transfer syntax, to a `PixelBuffer`:
+/// native (little- and big-endian, planar or interleaved, deflated data sets included),
+/// RLE Lossless, JPEG 2000 and HTJ2K. JPEG (baseline/extended/lossless) and JPEG-LS are
+/// refused with `CodecError.unsupported` for now.
+public enum FrameDecoder {
+    /// The pixel description of a data set.
+    public struct ImagePixel: Sendable {
+        public let rows: Int, columns: Int, samplesPerPixel: Int, bitsAllocated: Int, bitsStored: Int
+        public let isSigned: Bool, planar: Bool
+
+        /// Reads the Image Pixel module; nil when Rows/Columns/BitsAllocated are missing.
+        public init?(_ ds: DataSet) {
+            func int(_ t: UInt32) -> Int? {
+                guard let e = ds[Tag(t)] else { return nil }
+                switch ds.value(of: e) {
+                case .unsigned(let v): return v.first.map { Int(truncatingIfNeeded: $0) }
+                case .integers(let v): return v.first.map { Int(truncatingIfNeeded: $0) }
+                case .strings(let v): return v.first.flatMap { Int($0.filter { $0 != " " }) }
+                default: return nil
+                }
+            }
+            guard let rows = int(0x0028_0010), let columns = int(0x0028_0011), let allocated = int(0x0028_0100),
+                  rows > 0, columns > 0 else { return nil }
+            self.rows = rows
+            self.columns = columns
+            samplesPerPixel = int(0x0028_0002) ?? 1
+            bitsAllocated = allocated
+            bitsStored = int(0x0028_0101) ?? allocated
+            isSigned = int(0x0028_0103) == 1
+            planar = int(0x0028_0006) == 1
+        }
+    }
+
+    /// Decodes `frame` of `file`.
+    public static func decode(_ file: DICOMFile, frame: Frame) throws(CodecError) -> PixelBuffer {
+        let ds = file.dataSet
+        guard let px = ImagePixel(ds) else { throw .unsupported("no Rows/Columns/BitsAllocated") }
+        var bytes: [UInt8] = []
+        for r in frame.ranges { bytes += ds.storage.copyBytes(r) }
+        let uid = file.transferSyntax.uid
+        switch uid {
+        case _ where !file.transferSyntax.isEncapsulated:
+            return try native(bytes, px, littleEndian: ds.isLittleEndian)
+        case "1.2.840.10008.1.2.5":
+            return try native(try rle(bytes, px), px, littleEndian: true, planarOverride: true)
+        case "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.92", "1.2.840.10008.1.2.4.93",
+             "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203":
+            return try J2KDecoder.decode(bytes)
+        default:
+            throw .unsupported("pixel data in \(file.transferSyntax.name)")
+        }
+    }
+
+    /// Native samples → interleaved little-endian, sign-extended to their byte width.
+    static func native(_ b: [UInt8], _ px: ImagePixel, littleEndian: Bool, planarOverride: Bool? = nil) throws(CodecError) -> PixelBuffer {
+        guard px.bitsAllocated == 8 || px.bitsAllocated == 16 || px.bitsAllocated == 32 else {
+            throw .unsupported("\(px.bitsAllocated)-bit samples")
+        }
+        let bps = px.bitsAllocated / 8, n = px.rows * px.columns, spp = px.samplesPerPixel
+        guard b.count >= n * spp * bps else { throw .decodeFailed(backend: "native", reason: "frame has \(b.count) bytes, needs \(n * spp * bps)") }
+        let planar = planarOverride ?? px.planar
+        var out = [UInt8](repeating: 0, count: n * spp * bps)
+        let mask: UInt32 = px.bitsStored >= 32 ? .max : (1 << UInt32(px.bitsStored)) - 1
+        for i in 0..<n {
+            for c in 0..<spp {
+                let src = (planar ? c * n + i : i * spp + c) * bps
+                var v: UInt32 = 0
+                for k in 0..<bps { v |= UInt32(b[src + (littleEndian ? k : bps - 1 - k)]) << (8 * k) }
+                v &= mask
+                if px.isSigned, px.bitsStored < 32, v & (1 << UInt32(px.bitsStored - 1)) != 0 { v |= ~mask }
+                let dst = (i * spp + c) * bps
+                for k in 0..<bps { out[dst + k] = UInt8(truncatingIfNeeded: v >> (8 * k)) }
+            }
+        }
+        return PixelBuffer(width: px.columns, height: px.rows, components: spp, bitsStored: px.bitsStored, isSigned: px.isSigned,
+                           bytesPerSample: bps, bytes: out)
+    }
+
+    /// RLE Lossless (PS3.5 G): a 64-byte header of segment offsets, each segment PackBits of one
+    /// byte plane (most significant first, per sample). Returns planar little-endian samples.
+    static func rle(_ b: [UInt8], _ px: ImagePixel) throws(CodecError) -> [UInt8] {
+        func u32(_ i: Int) -> Int { Int(b[i]) | Int(b[i + 1]) << 8 | Int(b[i + 2]) << 16 | Int(b[i + 3]) << 24 }
+        guard b.count >= 64 else { throw .decodeFailed(backend: "RLE", reason: "no RLE header") }
+        let segments = u32(0), bps = px.bitsAllocated / 8, n = px.rows * px.columns
+        guard segments == bps * px.samplesPerPixel, segments <= 15 else {
+            throw .decodeFailed(backend: "RLE", reason: "\(segments) segments for \(px.samplesPerPixel) samples of \(bps) bytes")
+        }
+        var out = [UInt8](repeating: 0, count: n * px.samplesPerPixel * bps)
+        for s in 0..<segments {
+            let start = u32(4 + 4 * s), end = s + 1 < segments ? u32(8 + 4 * s) : b.count
+            guard start >= 64, start <= end, end <= b.count else { throw .decodeFailed(backend: "RLE", reason: "bad segment offset") }
+            let sample = s / bps, byte = bps - 1 - s % bps  // segments go from the most significant byte
+            var i = start, written = 0
+            while i < end && written < n {
+                let h = Int(Int8(bitPattern: b[i]))
+                i += 1
+                if h >= 0 {
+                    let count = min(h + 1, end - i, n - written)
+                    for k in 0..<count { out[(sample * n + written + k) * bps + byte] = b[i + k] }
+                    i += h + 1
+                    written += count
+                } else if h != -128 {
+                    guard i < end else { break }
+                    let count = min(1 - h, n - written)
+                    for k in 0..<count { out[(sample * n + written + k) * bps + byte] = b[i] }
+                    i += 1
+                    written += count
+                }
+            }
+            guard written == n else { throw .decodeFailed(backend: "RLE", reason: "segment \(s + 1) decodes to \(written) of \(n) bytes") }
+        }
+        return out
+    }
+}
