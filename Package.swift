@@ -69,7 +69,7 @@ let package = Package(
             "Uploader", "TestSupport", .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .testTarget(name: "HTJ2KTests", dependencies: ["HTJ2K", "DICOMCore", "TestSupport"]),
-        .testTarget(name: "LocalHealthImagingTests", dependencies: ["LocalHealthImaging", "Uploader", "TestSupport"]),
+        .testTarget(name: "LocalHealthImagingTests", dependencies: ["LocalHealthImaging", "HTJ2K", "Uploader", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

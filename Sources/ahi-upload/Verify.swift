@@ -1,0 +1,170 @@
+import ArgumentParser
+import DICOMCore
+import Foundation
+import HTJ2K
+import Uploader
+
+struct Verify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Prove imported pixels came back intact: compare HealthImaging's checksums (and, with --download, its frames) with the source.",
+        discussion: """
+            With a source FOLDER: for every file, find its instance in the data store (by Study \
+            and SOP Instance UID), decode each local frame and compare the CRC-32 of its pixels \
+            with the service's full-resolution checksum; with --download also fetch each frame \
+            (GetImageFrame), decode it and compare it sample for sample with the local frame.
+
+            With --image-set ID or --job JOB_ID (no source): fetch every frame, decode it and \
+            check it against the checksums of every resolution level in the metadata.
+
+            Every mismatch is printed with the file, SOP Instance UID and frame number. Exit \
+            status: 0 when everything matches, 1 on any mismatch or frame that cannot be checked.
+            """)
+
+    @Argument(help: "The source folder (or files) that were imported.")
+    var paths: [String] = []
+
+    @OptionGroup var service: ServiceOptions
+
+    @Option(name: .customLong("image-set"), help: "Check one image set against its own metadata.")
+    var imageSet: String?
+
+    @Option(help: "Check every image set an import job wrote (from its success manifest).")
+    var job: String?
+
+    @Flag(help: "Also fetch every frame and compare it sample for sample.")
+    var download = false
+
+    @Option(help: "Frames fetched at once.")
+    var concurrency = 16
+
+    func validate() throws {
+        if paths.isEmpty && imageSet == nil && job == nil { throw ValidationError("give a source FOLDER, --image-set or --job") }
+    }
+
+    /// One instance in the metadata: its image set, stored syntax and frames (id, level checksums).
+    struct StoredInstance: Sendable {
+        let imageSetId: String
+        let frames: [(id: String, levels: [(width: Int, height: Int, checksum: UInt32)])]
+    }
+
+    static func instances(inMetadata json: [UInt8], imageSetId: String) -> [String: StoredInstance] {
+        guard let meta = (try? JSONSerialization.jsonObject(with: Data(json))) as? [String: Any],
+              let series = (meta["Study"] as? [String: Any])?["Series"] as? [String: Any] else { return [:] }
+        var out: [String: StoredInstance] = [:]
+        for case let s as [String: Any] in series.values {
+            for (sop, value) in s["Instances"] as? [String: Any] ?? [:] {
+                let frames = ((value as? [String: Any])?["ImageFrames"] as? [[String: Any]] ?? []).map { f in
+                    (id: f["ID"] as? String ?? "",
+                     levels: (f["PixelDataChecksumFromBaseToFullResolution"] as? [[String: Any]] ?? []).map { l in
+                         (width: l["Width"] as? Int ?? 0, height: l["Height"] as? Int ?? 0,
+                          checksum: UInt32(truncatingIfNeeded: (l["Checksum"] as? Int) ?? -1))
+                     })
+                }
+                out[sop] = StoredInstance(imageSetId: imageSetId, frames: frames)
+            }
+        }
+        return out
+    }
+
+    static func crc(_ bytes: [UInt8]) -> UInt32 { ChecksumAlgorithm.crc32Value(bytes) }
+
+    func run() async throws {
+        let (datastore, client, s3) = try await service.connect()
+        var problems: [String] = []
+        var checked = 0
+        func fetch(_ setId: String, _ frameId: String) async throws -> PixelBuffer {
+            let (bytes, type) = try await client.getImageFrame(datastoreId: datastore, imageSetId: setId, imageFrameId: frameId)
+            guard type.hasPrefix("image/jph") || type == "image/j2c" || bytes.starts(with: [0xFF, 0x4F]) else {
+                throw CodecError.unsupported("frames of type \(type)")
+            }
+            return try J2KDecoder.decode(bytes)
+        }
+
+        if !paths.isEmpty {
+            let (files, walkProblems) = FileWalker.files(under: paths)
+            problems += walkProblems.map { "\($0.path): \($0.reason)" }
+            var byStudy: [String: [String: StoredInstance]] = [:]
+            for path in files {
+                let file: DICOMFile
+                do { file = try DICOMFile.read(path: path) } catch { problems.append("\(path): not readable: \(error)"); continue }
+                guard let study = file.dataSet.string(Tag(0x0020_000D)), let sop = file.dataSet.string(Tag(0x0008_0018)) else {
+                    problems.append("\(path): no Study/SOP Instance UID")
+                    continue
+                }
+                if byStudy[study] == nil {
+                    var all: [String: StoredInstance] = [:]
+                    for set in try await client.searchImageSets(datastoreId: datastore, attribute: "DICOMStudyInstanceUID", equals: study) {
+                        let json = try await client.getImageSetMetadata(datastoreId: datastore, imageSetId: set.imageSetId)
+                        all.merge(Self.instances(inMetadata: json, imageSetId: set.imageSetId)) { a, _ in a }
+                    }
+                    byStudy[study] = all
+                }
+                guard let stored = byStudy[study]?[sop] else { problems.append("\(path): SOP Instance \(sop) is not in the data store"); continue }
+                let frames = (try? file.frames()) ?? []
+                guard frames.count == stored.frames.count else {
+                    problems.append("\(path): \(frames.count) local frames, \(stored.frames.count) stored")
+                    continue
+                }
+                for (frame, remote) in zip(frames, stored.frames) {
+                    let label = "\(path): SOP Instance \(sop) frame \(frame.index + 1)"
+                    let local: PixelBuffer
+                    do { local = try FrameDecoder.decode(file, frame: frame) } catch { problems.append("\(label): cannot decode locally: \(error)"); continue }
+                    guard let full = remote.levels.last else { problems.append("\(label): the metadata has no checksum"); continue }
+                    let mine = Self.crc(local.bytes)
+                    if mine != full.checksum { problems.append("\(label): checksum mismatch (service \(full.checksum), local \(mine))") }
+                    if download {
+                        do {
+                            let theirs = try await fetch(stored.imageSetId, remote.id)
+                            if theirs.bytes != local.bytes { problems.append("\(label): the downloaded frame differs from the source") }
+                        } catch {
+                            problems.append("\(label): cannot fetch/decode the stored frame: \(error)")
+                        }
+                    }
+                    checked += 1
+                }
+            }
+        } else {
+            var sets: [String] = imageSet.map { [$0] } ?? []
+            if let job {
+                let props = try await client.getDICOMImportJob(datastoreId: datastore, jobId: job)
+                let output = Importer.expandedOutput(props.outputS3Uri ?? "", datastoreId: datastore, jobId: job)
+                let rest = output.dropFirst("s3://".count)
+                let bucket = String(rest.prefix { $0 != "/" })
+                let key = String(rest.dropFirst(bucket.count + 1)) + "SUCCESS/success.ndjson"
+                let text = String(decoding: try await s3.getObject(bucket: bucket, key: key), as: UTF8.self)
+                for line in text.split(separator: "\n") {
+                    if let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
+                       let id = (o["importResponse"] as? [String: Any])?["imageSetId"] as? String, !sets.contains(id) {
+                        sets.append(id)
+                    }
+                }
+            }
+            for setId in sets {
+                let json = try await client.getImageSetMetadata(datastoreId: datastore, imageSetId: setId)
+                for (sop, stored) in Self.instances(inMetadata: json, imageSetId: setId).sorted(by: { $0.key < $1.key }) {
+                    for (n, frame) in stored.frames.enumerated() {
+                        let label = "image set \(setId): SOP Instance \(sop) frame \(n + 1)"
+                        do {
+                            let bytes = try await client.getImageFrame(datastoreId: datastore, imageSetId: setId, imageFrameId: frame.id).bytes
+                            let header = try J2KHeader.parse(bytes)
+                            for (i, level) in frame.levels.enumerated() {
+                                let skip = frame.levels.count - 1 - i
+                                guard skip <= header.decompositions else { continue }
+                                let decoded = try J2KDecoder.decode(bytes, skipLevels: skip)
+                                if Self.crc(decoded.bytes) != level.checksum || decoded.width != level.width {
+                                    problems.append("\(label): level \(level.width)×\(level.height) checksum mismatch")
+                                }
+                            }
+                        } catch {
+                            problems.append("\(label): \(error)")
+                        }
+                        checked += 1
+                    }
+                }
+            }
+        }
+        for p in problems { print(p) }
+        print("\(checked) frame\(checked == 1 ? "" : "s") checked\(download ? " (downloaded and compared)" : ""); \(problems.count) problem\(problems.count == 1 ? "" : "s")")
+        if !problems.isEmpty { throw ExitCode(1) }
+    }
+}
