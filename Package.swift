@@ -24,6 +24,9 @@ let package = Package(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(
+            name: "CCharLS", path: "Sources/CCharLS", pkgConfig: "charls",
+            providers: [.apt(["libcharls-dev"])]),
+        .systemLibrary(
             name: "COpenJPEG", path: "Sources/COpenJPEG", pkgConfig: "libopenjp2",
             providers: [.apt(["libopenjp2-7-dev"])]),
 
@@ -33,7 +36,7 @@ let package = Package(
         // OpenJPH (C++) behind a C shim, so no C++ exception reaches Swift; linked by name
         // because Debian's openjph.pc is empty.
         .target(name: "COpenJPH", linkerSettings: [.linkedLibrary("openjph")]),
-        .target(name: "HTJ2K", dependencies: ["DICOMCore", "COpenJPEG", "COpenJPH"]),
+        .target(name: "HTJ2K", dependencies: ["DICOMCore", "COpenJPEG", "COpenJPH", "CCharLS"]),
         .target(name: "Uploader", dependencies: [
             "DICOMCore", "CZlib", "CChecksum",
             .product(name: "Crypto", package: "swift-crypto"),
@@ -58,6 +61,8 @@ let package = Package(
             ]),
         // Benchmark: `swift run -c release dicom-bench` (see BENCHMARKS.md).
         .executableTarget(name: "dicom-bench", dependencies: ["DICOMCore"]),
+        // HTJ2K decode benchmark: `swift run -c release htj2k-bench` (see BENCHMARKS.md).
+        .executableTarget(name: "htj2k-bench", dependencies: ["HTJ2K"]),
         // Fuzz target (Scripts/fuzz.sh builds it with -sanitize=fuzzer,address); a replayer otherwise.
         .executableTarget(name: "dicom-fuzz", dependencies: ["DICOMCore"]),
 

@@ -1,9 +1,11 @@
+import CCharLS
 import DICOMCore
 
 /// Decodes one frame of a DICOM file, whatever its transfer syntax, to a `PixelBuffer`:
 /// native (little- and big-endian, planar or interleaved, deflated data sets included),
-/// RLE Lossless, JPEG 2000 and HTJ2K. JPEG (baseline/extended/lossless) and JPEG-LS are
-/// refused with `CodecError.unsupported` for now.
+/// RLE Lossless, JPEG-LS (CharLS; signed data sign-extended from Bits Stored, as JPEG-LS
+/// cannot store it), JPEG 2000 and HTJ2K. JPEG (baseline/extended/lossless) is refused
+/// with `CodecError.unsupported`.
 public enum FrameDecoder {
     /// The pixel description of a data set.
     public struct ImagePixel: Sendable {
@@ -45,6 +47,9 @@ public enum FrameDecoder {
             return try native(bytes, px, littleEndian: ds.isLittleEndian)
         case "1.2.840.10008.1.2.5":
             return try native(try rle(bytes, px), px, littleEndian: true, planarOverride: true)
+        case "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81":
+            let (samples, planar) = try jpegLS(bytes)
+            return try native(samples, px, littleEndian: true, planarOverride: planar)
         case "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.92", "1.2.840.10008.1.2.4.93",
              "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203":
             return try J2KDecoder.decode(bytes)
@@ -112,5 +117,36 @@ public enum FrameDecoder {
             guard written == n else { throw .decodeFailed(backend: "RLE", reason: "segment \(s + 1) decodes to \(written) of \(n) bytes") }
         }
         return out
+    }
+
+    /// JPEG-LS through CharLS: the samples (1 byte up to 8 bits, else 2, little-endian)
+    /// and whether they are planar (interleave mode none).
+    static func jpegLS(_ b: [UInt8]) throws(CodecError) -> ([UInt8], Bool) {
+        guard let decoder = charls_jpegls_decoder_create() else { throw .decodeFailed(backend: "CharLS", reason: "no decoder") }
+        defer { charls_jpegls_decoder_destroy(decoder) }
+        func check(_ e: charls_jpegls_errc, _ what: String) throws(CodecError) {
+            guard e.rawValue == 0 else {
+                throw .decodeFailed(backend: "CharLS", reason: "\(what): \(String(cString: charls_get_error_message(e)))")
+            }
+        }
+        let result: Result<([UInt8], Bool), CodecError> = b.withUnsafeBytes { src in
+            Result { () throws(CodecError) -> ([UInt8], Bool) in
+                guard let base = src.baseAddress else { throw .decodeFailed(backend: "CharLS", reason: "empty frame") }
+                try check(charls_jpegls_decoder_set_source_buffer(decoder, base, src.count), "source")
+                try check(charls_jpegls_decoder_read_header(decoder), "header")
+                var mode = charls_interleave_mode(0)
+                try check(charls_jpegls_decoder_get_interleave_mode(decoder, &mode), "interleave mode")
+                var size = 0
+                try check(charls_jpegls_decoder_get_destination_size(decoder, 0, &size), "size")
+                guard size > 0 else { throw .decodeFailed(backend: "CharLS", reason: "empty image") }
+                var out = [UInt8](repeating: 0, count: size)
+                let e = out.withUnsafeMutableBytes { o in
+                    o.baseAddress.map { charls_jpegls_decoder_decode_to_buffer(decoder, $0, o.count, 0) } ?? charls_jpegls_errc(1)
+                }
+                try check(e, "decode")
+                return (out, mode.rawValue == 0)
+            }
+        }
+        return try result.get()
     }
 }

@@ -31,3 +31,24 @@ import Testing
     }
     #expect(compared >= 30, "only \(compared) frames compared")
 }
+
+/// JPEG-LS (made by GDCM's `gdcmconv --jpegls`) decodes to the same samples as the native source, signed included.
+@Test(.timeLimit(.minutes(2))) func jpegLSDecodesToTheNativeSource() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ahi-jls-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    for name in ["ct_explicit_le.dcm", "multiframe_8frames.dcm"] {
+        let source = packageRoot.appendingPathComponent("Fixtures/\(name)").path
+        let out = dir.appendingPathComponent(name).path
+        let r = try run("gdcmconv", ["--jpegls", source, out])
+        #expect(r.status == 0, "\(r.err)")
+        let converted = try DICOMFile.read(path: out)
+        #expect(converted.transferSyntax.uid == "1.2.840.10008.1.2.4.80")
+        let original = try DICOMFile.read(path: source)
+        let a = try converted.frames(), b = try original.frames()
+        #expect(a.count == b.count)
+        for (x, y) in zip(a, b) {
+            #expect(try FrameDecoder.decode(converted, frame: x) == FrameDecoder.decode(original, frame: y), "\(name) frame \(x.index)")
+        }
+    }
+}

@@ -34,6 +34,21 @@ import Testing
     let levels = try run(toolPath(), ["verify", "--image-set", setId] + service, environment: server.clientEnvironment)
     #expect(levels.status == 0 && levels.out.contains("0 problems"), "\(levels.out)\(levels.err)")
 
+    // `ahi-upload frame` writes a stored frame as a valid PNG and as the codestream received.
+    let client0 = try localClient(server.endpoint)
+    let meta0 = try await client0.getImageSetMetadata(datastoreId: datastore, imageSetId: setId)
+    let json0 = try #require(try JSONSerialization.jsonObject(with: Data(meta0)) as? [String: Any])
+    let anyFrame = try #require(
+        ((((json0["Study"] as? [String: Any])?["Series"] as? [String: Any])?.values.first as? [String: Any])?["Instances"] as? [String: Any])?
+            .values.compactMap { (($0 as? [String: Any])?["ImageFrames"] as? [[String: Any]])?.first?["ID"] as? String }.first)
+    let png = folder.path + "-frame.png", j2c = folder.path + "-frame.j2c"  // beside the source folder, not in it
+    defer { try? FileManager.default.removeItem(atPath: png); try? FileManager.default.removeItem(atPath: j2c) }
+    let fetched = try run(toolPath(), ["frame", "--image-set", setId, "--frame-id", anyFrame, "--png", png, "--out", j2c] + service,
+                          environment: server.clientEnvironment)
+    #expect(fetched.status == 0 && fetched.out.contains("image/jph"), "\(fetched.out)\(fetched.err)")
+    let checked = try run("python3", [packageRoot.appendingPathComponent("Tests/Oracle/check_png.py").path, png])
+    #expect(checked.status == 0 && checked.out.hasPrefix("png 32 32 1"), "\(checked.out)\(checked.err)")
+
     // Plant a mismatch: one sample of one stored frame changed, re-encoded in place.
     let client = try localClient(server.endpoint)
     let meta = try await client.getImageSetMetadata(datastoreId: datastore, imageSetId: setId)

