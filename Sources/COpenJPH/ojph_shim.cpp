@@ -108,15 +108,30 @@ extern "C" int ahi_ojph_decode(const uint8_t *data, size_t size, uint32_t skip_l
                 // Reduced-resolution samples can overshoot the range: clamp to the bit depth.
                 const uint32_t depth = siz.get_bit_depth(comp);
                 const bool is_signed = siz.is_signed(comp);
-                const int64_t lo = is_signed ? -(int64_t(1) << (depth - 1)) : 0;
-                const int64_t hi = is_signed ? (int64_t(1) << (depth - 1)) - 1 : (int64_t(1) << depth) - 1;
-                for (uint32_t x = 0; x < info->width; x++) {
-                    int64_t s = src[x];
-                    if (s < lo) s = lo;
-                    if (s > hi) s = hi;
-                    uint32_t v = uint32_t(int32_t(s));
-                    uint8_t *dst = row + (size_t(x) * comps + comp) * bytes_per_sample;
-                    for (uint32_t b = 0; b < bytes_per_sample; b++) dst[b] = uint8_t(v >> (8 * b));
+                const int32_t lo = is_signed ? -(int32_t(1) << (depth - 1)) : 0;
+                const int32_t hi = is_signed ? (int32_t(1) << (depth - 1)) - 1 : int32_t((int64_t(1) << depth) - 1);
+                const bool clamp = skip_levels > 0;
+                uint8_t *dst = row + size_t(comp) * bytes_per_sample;
+                const size_t step = size_t(comps) * bytes_per_sample;
+                if (bytes_per_sample == 2) {
+                    for (uint32_t x = 0; x < info->width; x++, dst += step) {
+                        int32_t v = src[x];
+                        if (clamp) v = v < lo ? lo : (v > hi ? hi : v);
+                        dst[0] = uint8_t(v);
+                        dst[1] = uint8_t(v >> 8);
+                    }
+                } else if (bytes_per_sample == 1) {
+                    for (uint32_t x = 0; x < info->width; x++, dst += step) {
+                        int32_t v = src[x];
+                        if (clamp) v = v < lo ? lo : (v > hi ? hi : v);
+                        dst[0] = uint8_t(v);
+                    }
+                } else {
+                    for (uint32_t x = 0; x < info->width; x++, dst += step) {
+                        int32_t v = src[x];
+                        if (clamp) v = v < lo ? lo : (v > hi ? hi : v);
+                        for (uint32_t b = 0; b < bytes_per_sample; b++) dst[b] = uint8_t(uint32_t(v) >> (8 * b));
+                    }
                 }
             }
         }

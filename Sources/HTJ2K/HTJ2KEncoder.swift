@@ -20,7 +20,7 @@ public enum HTJ2KEncoder {
                             UInt32(pixels.bitsStored), pixels.isSigned ? 1 : 0, UInt32(pixels.bytesPerSample),
                             UInt32(decompositions), &out, &size, &message, message.count)
         }
-        guard status == 0, let out else { throw .decodeFailed(backend: "OpenJPH encoder", reason: String(cString: message)) }
+        guard status == 0, let out else { throw .decodeFailed(backend: "OpenJPH encoder", reason: cMessage(message)) }
         defer { ahi_ojph_free(out) }
         return Array(UnsafeBufferPointer(start: out, count: size))
     }

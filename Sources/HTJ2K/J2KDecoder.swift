@@ -38,7 +38,7 @@ public enum J2KDecoder {
         let probed = cs.withUnsafeBufferPointer { b in
             ahi_ojph_probe(b.baseAddress, b.count, UInt32(skipLevels), &info, &message, message.count)
         }
-        guard probed == 0 else { throw .decodeFailed(backend: "OpenJPH", reason: String(cString: message)) }
+        guard probed == 0 else { throw .decodeFailed(backend: "OpenJPH", reason: cMessage(message)) }
         var out = [UInt8](repeating: 0, count: Int(info.width) * Int(info.height) * Int(info.components) * bps)
         let status = cs.withUnsafeBufferPointer { b in
             out.withUnsafeMutableBufferPointer { o in
@@ -46,7 +46,7 @@ public enum J2KDecoder {
                                 &message, message.count)
             }
         }
-        guard status == 0 else { throw .decodeFailed(backend: "OpenJPH", reason: String(cString: message)) }
+        guard status == 0 else { throw .decodeFailed(backend: "OpenJPH", reason: cMessage(message)) }
         return PixelBuffer(width: Int(info.width), height: Int(info.height), components: Int(info.components),
                            bitsStored: Int(info.bit_depth), isSigned: info.is_signed != 0, bytesPerSample: bps, bytes: out)
     }

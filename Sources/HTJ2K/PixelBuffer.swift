@@ -62,3 +62,8 @@ public enum CodecError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+/// The text of a NUL-terminated C message buffer.
+func cMessage(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
