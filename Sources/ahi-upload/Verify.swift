@@ -68,22 +68,55 @@ struct Verify: AsyncParsableCommand {
 
     static func crc(_ bytes: [UInt8]) -> UInt32 { ChecksumAlgorithm.crc32Value(bytes) }
 
+    /// One local frame to check against its stored counterpart.
+    struct Item: Sendable {
+        let path: String, sop: String, frame: Int, imageSetId: String, frameId: String
+        let checksum: UInt32?
+    }
+
+    /// Decodes the local frame, compares its CRC-32 with the service's, and with `download`
+    /// fetches and decodes the stored frame and compares the samples. Returns the problems.
+    static func check(_ item: Item, download: Bool, datastore: String, client: HealthImagingClient) async -> [String] {
+        let label = "\(item.path): SOP Instance \(item.sop) frame \(item.frame + 1)"
+        let local: PixelBuffer
+        do {
+            let file = try DICOMFile.read(path: item.path)
+            let frames = try file.frames()
+            guard item.frame < frames.count else { return ["\(label): the local file changed"] }
+            local = try FrameDecoder.decode(file, frame: frames[item.frame])
+        } catch {
+            return ["\(label): cannot decode locally: \(error)"]
+        }
+        var problems: [String] = []
+        if let checksum = item.checksum {
+            let mine = crc(local.bytes)
+            if mine != checksum { problems.append("\(label): checksum mismatch (service \(checksum), local \(mine))") }
+        } else {
+            problems.append("\(label): the metadata has no checksum")
+        }
+        if download {
+            do {
+                let (bytes, type) = try await client.getImageFrame(datastoreId: datastore, imageSetId: item.imageSetId, imageFrameId: item.frameId)
+                guard type.hasPrefix("image/jph") || type == "image/j2c" || bytes.starts(with: [0xFF, 0x4F]) else {
+                    throw CodecError.unsupported("frames of type \(type)")
+                }
+                if try J2KDecoder.decode(bytes).bytes != local.bytes { problems.append("\(label): the downloaded frame differs from the source") }
+            } catch {
+                problems.append("\(label): cannot fetch/decode the stored frame: \(error)")
+            }
+        }
+        return problems
+    }
+
     func run() async throws {
         let (datastore, client, s3) = try await service.connect()
         var problems: [String] = []
         var checked = 0
-        func fetch(_ setId: String, _ frameId: String) async throws -> PixelBuffer {
-            let (bytes, type) = try await client.getImageFrame(datastoreId: datastore, imageSetId: setId, imageFrameId: frameId)
-            guard type.hasPrefix("image/jph") || type == "image/j2c" || bytes.starts(with: [0xFF, 0x4F]) else {
-                throw CodecError.unsupported("frames of type \(type)")
-            }
-            return try J2KDecoder.decode(bytes)
-        }
-
         if !paths.isEmpty {
             let (files, walkProblems) = FileWalker.files(under: paths)
             problems += walkProblems.map { "\($0.path): \($0.reason)" }
             var byStudy: [String: [String: StoredInstance]] = [:]
+            var work: [Item] = []
             for path in files {
                 let file: DICOMFile
                 do { file = try DICOMFile.read(path: path) } catch { problems.append("\(path): not readable: \(error)"); continue }
@@ -106,23 +139,27 @@ struct Verify: AsyncParsableCommand {
                     continue
                 }
                 for (frame, remote) in zip(frames, stored.frames) {
-                    let label = "\(path): SOP Instance \(sop) frame \(frame.index + 1)"
-                    let local: PixelBuffer
-                    do { local = try FrameDecoder.decode(file, frame: frame) } catch { problems.append("\(label): cannot decode locally: \(error)"); continue }
-                    guard let full = remote.levels.last else { problems.append("\(label): the metadata has no checksum"); continue }
-                    let mine = Self.crc(local.bytes)
-                    if mine != full.checksum { problems.append("\(label): checksum mismatch (service \(full.checksum), local \(mine))") }
-                    if download {
-                        do {
-                            let theirs = try await fetch(stored.imageSetId, remote.id)
-                            if theirs.bytes != local.bytes { problems.append("\(label): the downloaded frame differs from the source") }
-                        } catch {
-                            problems.append("\(label): cannot fetch/decode the stored frame: \(error)")
-                        }
-                    }
-                    checked += 1
+                    work.append(Item(path: path, sop: sop, frame: frame.index, imageSetId: stored.imageSetId, frameId: remote.id,
+                                     checksum: remote.levels.last?.checksum))
                 }
             }
+            // Frames are checked concurrently (GetImageFrame allows 1,000 requests/s; this stays far below).
+            let results = await withTaskGroup(of: (Int, [String]).self) { group in
+                var next = 0, out = [[String]](repeating: [], count: work.count)
+                func add(_ group: inout TaskGroup<(Int, [String])>) {
+                    let i = next, item = work[i], download = self.download
+                    next += 1
+                    group.addTask { (i, await Self.check(item, download: download, datastore: datastore, client: client)) }
+                }
+                while next < min(max(1, concurrency), work.count) { add(&group) }
+                while let (i, r) = await group.next() {
+                    out[i] = r
+                    if next < work.count { add(&group) }
+                }
+                return out
+            }
+            problems += results.flatMap { $0 }
+            checked += work.count
         } else {
             var sets: [String] = imageSet.map { [$0] } ?? []
             if let job {
