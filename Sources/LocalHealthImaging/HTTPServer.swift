@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Uploader
 
 /// One HTTP request as the server received it: the raw request-target (for SigV4,
 /// which signs what was sent), its path and query, headers and the whole body.
@@ -32,8 +33,8 @@ public struct HTTPRequest: Sendable {
     public var query: [(String, String)] {
         rawQuery.split(separator: "&", omittingEmptySubsequences: true).map { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = percentDecode(parts[0], plusIsSpace: true)
-            let value = parts.count > 1 ? percentDecode(parts[1], plusIsSpace: true) : ""
+            let key = SigV4Signer.percentDecode(parts[0], plusIsSpace: true)
+            let value = parts.count > 1 ? SigV4Signer.percentDecode(parts[1], plusIsSpace: true) : ""
             return (key, value)
         }
     }
@@ -57,31 +58,6 @@ public struct HTTPResponse: Sendable {
         self.headers = headers
         self.body = body
     }
-}
-
-/// Decodes `%XX` (and `+` as space when asked); malformed escapes are kept.
-func percentDecode(_ s: Substring, plusIsSpace: Bool = false) -> String {
-    var out: [UInt8] = []
-    let bytes = Array(s.utf8)
-    var i = 0
-    func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: return c - 0x30
-        case 0x41...0x46: return c - 0x37
-        case 0x61...0x66: return c - 0x57
-        default: return nil
-        }
-    }
-    while i < bytes.count {
-        if bytes[i] == 0x25, i + 2 < bytes.count, let h = nibble(bytes[i + 1]), let l = nibble(bytes[i + 2]) {
-            out.append(h << 4 | l)
-            i += 3
-        } else {
-            out.append(plusIsSpace && bytes[i] == 0x2B ? 0x20 : bytes[i])
-            i += 1
-        }
-    }
-    return String(decoding: out, as: UTF8.self)
 }
 
 /// A small HTTP/1.1 server on SwiftNIO: each request is read whole, handed to an

@@ -74,7 +74,4 @@ enum ImageSetMetadata {
         default: return one(ds.strings(of: e).map { $0 as Any })  // IS and DS keep their text
         }
     }
-
-    /// gzip of `bytes` (GetImageSetMetadata's `Content-Encoding: gzip`).
-    static func gzip(_ bytes: [UInt8]) -> [UInt8] { Deflate.compress(bytes, format: .gzip) }
 }

@@ -1,4 +1,4 @@
-import CZlib
+import Uploader
 import DICOMCore
 import Foundation
 import HTJ2K
@@ -86,14 +86,14 @@ struct ImportRunner: Sendable {
                 matched[setId, default: 0] += 1
                 var response: [String: Any] = ["imageSetId": setId, "isPrimary": primary, "imageSetVersion": version]
                 if warnings.isEmpty {
-                    success.append(Self.line(["inputFile": object.key, "importResponse": response]))
+                    success.append(Self.text(["inputFile": object.key, "importResponse": response]))
                 } else {
                     response["warnings"] = warnings
-                    warning.append(Self.line(["inputFile": object.key, "importResponse": response]))
+                    warning.append(Self.text(["inputFile": object.key, "importResponse": response]))
                 }
             case .failed(let type, let message):
                 if type == "InternalServerException" { serverErrors += 1 }
-                failure.append(Self.line(["inputFile": object.key, "exception": ["exceptionType": type, "message": message]]))
+                failure.append(Self.text(["inputFile": object.key, "exception": ["exceptionType": type, "message": message]]))
             }
         }
         await ahi.commit()
@@ -159,36 +159,32 @@ struct ImportRunner: Sendable {
         "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202",
     ]
 
-    /// CRC-32 of bytes, as HealthImaging's checksums are computed.
-    static func crc32(_ bytes: [UInt8]) -> UInt32 {
-        bytes.withUnsafeBytes { b in UInt32(CZlib.crc32(0, b.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(b.count))) }
-    }
-
     /// Stores one frame: lossless sources transcoded to HTJ2K RPCL with the CRC-32 of the decoded
     /// pixels at every resolution level (smallest first); others as received, with the
     /// full-resolution checksum when the frame can be decoded here.
     private func storeFrame(_ file: DICOMFile, _ frame: Frame, transcode: Bool,
                             warnings: inout [[String: Any]]) async throws -> HealthImagingStore.Frame {
-        var bytes: [UInt8] = []
-        for r in frame.ranges { bytes += file.dataSet.storage.copyBytes(r) }
         let pixels = try? FrameDecoder.decode(file, frame: frame)
         var levels: [HealthImagingStore.Level] = []
+        var transcoded: [UInt8]?
         if transcode, let pixels {
             do {
                 let codestream = try HTJ2KEncoder.encodeLossless(pixels)
                 let header = try J2KHeader.parse(codestream)
+                var reducedLevels: [HealthImagingStore.Level] = []
                 for skip in stride(from: header.decompositions, through: 1, by: -1) {
                     let reduced = try J2KDecoder.decode(codestream, backend: .openJPH, skipLevels: skip)
-                    levels.append(.init(width: reduced.width, height: reduced.height, checksum: Self.crc32(reduced.bytes)))
+                    reducedLevels.append(.init(width: reduced.width, height: reduced.height, checksum: CRC32.of(reduced.bytes).value))
                 }
-                bytes = codestream
+                levels = reducedLevels
+                transcoded = codestream
             } catch {
                 warnings.append(["warning_reason_code": 45312, "type": "TRANSCODING_EXCEPTION",
                                  "message": "Pixel data stored as received: \(error)"])
             }
         }
         if let pixels {
-            levels.append(.init(width: pixels.width, height: pixels.height, checksum: Self.crc32(pixels.bytes)))
+            levels.append(.init(width: pixels.width, height: pixels.height, checksum: CRC32.of(pixels.bytes).value))
         }
         var lo: Int?, hi: Int?
         if let pixels, pixels.components == 1 {
@@ -200,6 +196,8 @@ struct ImportRunner: Sendable {
                 }
             }
         }
+        // Frames kept as received are copied out of the file only here.
+        let bytes = transcoded ?? frame.ranges.flatMap { file.dataSet.storage.copyBytes($0) }
         let id = try await ahi.storeFrame(bytes)
         return HealthImagingStore.Frame(id: id, size: bytes.count, levels: levels, minPixelValue: lo, maxPixelValue: hi)
     }
@@ -239,5 +237,4 @@ struct ImportRunner: Sendable {
         return String(decoding: data, as: UTF8.self)
     }
 
-    static func line(_ object: [String: Any]) -> String { text(object) }
 }

@@ -1,4 +1,6 @@
+import DICOMCore
 import Foundation
+import Uploader
 
 /// The `medical-imaging` operations of the local server, in the service's rest-json
 /// wire format (botocore's model `medical-imaging/2023-07-19`): data stores, import
@@ -40,7 +42,7 @@ struct MedicalImagingAPI: Sendable {
     static func epoch(_ d: Date) -> Double { (d.timeIntervalSince1970 * 1000).rounded() / 1000 }
 
     func handle(_ r: HTTPRequest) async -> HTTPResponse {
-        let segments = percentDecode(r.rawPath).split(separator: "/").map(String.init)
+        let segments = SigV4Signer.percentDecode(r.rawPath).split(separator: "/").map(String.init)
         let body = (try? JSONSerialization.jsonObject(with: Data(r.body.isEmpty ? Array("{}".utf8) : r.body))) as? [String: Any] ?? [:]
         switch (r.method, segments.count, segments.first) {
         case ("POST", 1, "datastore"): return await createDatastore(body)
@@ -217,12 +219,14 @@ struct MedicalImagingAPI: Sendable {
         return Self.json(out)
     }
 
+    /// A stored JSON object text as a dictionary (empty when it is not one).
+    static func object(_ text: String) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+    }
+
     /// The `DICOMTags` summary of an image set.
     static func dicomTags(_ s: HealthImagingStore.ImageSet) -> [String: Any] {
-        func obj(_ text: String) -> [String: Any] {
-            (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
-        }
-        let p = obj(s.patient), st = obj(s.study), se = obj(s.series)
+        let p = Self.object(s.patient), st = Self.object(s.study), se = Self.object(s.series)
         var t: [String: Any] = ["DICOMStudyInstanceUID": s.studyInstanceUID, "DICOMSeriesInstanceUID": s.seriesInstanceUID,
                                 "DICOMNumberOfStudyRelatedInstances": s.instances.count, "DICOMNumberOfStudyRelatedSeries": 1]
         let map: [(String, [String: Any], String)] = [
@@ -249,13 +253,10 @@ struct MedicalImagingAPI: Sendable {
         if let version, version != String(s.version) {
             return Self.error(404, "ResourceNotFoundException", "Image set \(id) has no version \(version) (latest: \(s.version))")
         }
-        func obj(_ text: String) -> [String: Any] {
-            (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
-        }
         var instances: [String: Any] = [:]
         for (sop, inst) in s.instances {
             instances[sop] = [
-                "DICOM": obj(inst.dicom), "DICOMVRs": inst.vrs, "StoredTransferSyntaxUID": inst.storedTransferSyntaxUID,
+                "DICOM": Self.object(inst.dicom), "DICOMVRs": inst.vrs, "StoredTransferSyntaxUID": inst.storedTransferSyntaxUID,
                 "ChecksumType": "DECOMPRESSED",
                 "ImageFrames": inst.frames.map { f -> [String: Any] in
                     [
@@ -269,11 +270,11 @@ struct MedicalImagingAPI: Sendable {
         }
         let metadata: [String: Any] = [
             "SchemaVersion": "1.1", "DatastoreID": datastoreId, "ImageSetID": id,
-            "Patient": ["DICOM": obj(s.patient)],
-            "Study": ["DICOM": obj(s.study), "Series": [s.seriesInstanceUID: ["DICOM": obj(s.series), "Instances": instances]]],
+            "Patient": ["DICOM": Self.object(s.patient)],
+            "Study": ["DICOM": Self.object(s.study), "Series": [s.seriesInstanceUID: ["DICOM": Self.object(s.series), "Instances": instances]]],
         ]
         return HTTPResponse(status: 200, headers: [("Content-Type", "application/json"), ("Content-Encoding", "gzip")],
-                            body: ImageSetMetadata.gzip(Array(ImportRunner.text(metadata).utf8)))
+                            body: Deflate.compress(Array(ImportRunner.text(metadata).utf8), format: .gzip))
     }
 
     /// Content-Type by stored transfer syntax (the model's GetImageFrame documentation).

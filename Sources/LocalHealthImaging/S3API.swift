@@ -22,7 +22,7 @@ struct S3API {
 
     static func error(_ status: Int, _ code: String, _ message: String) -> HTTPResponse {
         let id = UUID().uuidString
-        let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>\(code)</Code><Message>\(xmlEscape(message))</Message><RequestId>\(id)</RequestId></Error>"
+        let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>\(code)</Code><Message>\(XML.escape(message))</Message><RequestId>\(id)</RequestId></Error>"
         return HTTPResponse(status: status, headers: [("Content-Type", "application/xml"), ("x-amz-request-id", id)], body: Array(xml.utf8))
     }
 
@@ -32,14 +32,14 @@ struct S3API {
     }
 
     private func route(_ r: HTTPRequest) async throws -> HTTPResponse {
-        let path = percentDecode(r.rawPath)
+        let path = SigV4Signer.percentDecode(r.rawPath)
         let trimmed = path.drop { $0 == "/" }
         let bucket = String(trimmed.prefix { $0 != "/" })
         let key = String(trimmed.dropFirst(bucket.count + 1))
         let q = Dictionary(r.query, uniquingKeysWith: { a, _ in a })
         if bucket.isEmpty {
             guard r.method == "GET" else { return Self.error(405, "MethodNotAllowed", "not allowed on the service") }
-            let names = await store.bucketNames().map { "<Bucket><Name>\(xmlEscape($0))</Name><CreationDate>\(iso(Date()))</CreationDate></Bucket>" }
+            let names = await store.bucketNames().map { "<Bucket><Name>\(XML.escape($0))</Name><CreationDate>\(iso(Date()))</CreationDate></Bucket>" }
             return Self.xml("<ListAllMyBucketsResult><Owner><ID>ahi-local</ID></Owner><Buckets>\(names.joined())</Buckets></ListAllMyBucketsResult>")
         }
         if key.isEmpty { return try await bucketOperation(r, bucket: bucket, q: q) }
@@ -61,7 +61,7 @@ struct S3API {
         case ("GET", let id?, _):
             let parts = try await store.parts(bucket: bucket, key: key, uploadId: id)
             let items = parts.map { "<Part><PartNumber>\($0.number)</PartNumber><ETag>\"\($0.etag)\"</ETag><Size>\($0.size)</Size></Part>" }
-            return Self.xml("<ListPartsResult><Bucket>\(xmlEscape(bucket))</Bucket><Key>\(xmlEscape(key))</Key><UploadId>\(id)</UploadId><IsTruncated>false</IsTruncated>\(items.joined())</ListPartsResult>")
+            return Self.xml("<ListPartsResult><Bucket>\(XML.escape(bucket))</Bucket><Key>\(XML.escape(key))</Key><UploadId>\(id)</UploadId><IsTruncated>false</IsTruncated>\(items.joined())</ListPartsResult>")
         case ("GET", nil, _), ("HEAD", nil, _):
             guard let (object, body) = await store.get(bucket: bucket, key: key) else {
                 if r.method == "HEAD" { return HTTPResponse(status: 404) }
@@ -87,18 +87,18 @@ struct S3API {
             return HTTPResponse(status: 204)
         case ("POST", _, _) where q["uploads"] != nil:
             let id = try await store.createUpload(bucket: bucket, key: key, contentType: r.header("Content-Type") ?? "binary/octet-stream")
-            return Self.xml("<InitiateMultipartUploadResult><Bucket>\(xmlEscape(bucket))</Bucket><Key>\(xmlEscape(key))</Key><UploadId>\(id)</UploadId></InitiateMultipartUploadResult>")
+            return Self.xml("<InitiateMultipartUploadResult><Bucket>\(XML.escape(bucket))</Bucket><Key>\(XML.escape(key))</Key><UploadId>\(id)</UploadId></InitiateMultipartUploadResult>")
         case ("POST", let id?, _):
             let text = String(decoding: r.body, as: UTF8.self)
             var parts: [(number: Int, etag: String)] = []
-            for block in xmlBlocks("Part", in: text) {
-                guard let n = xmlValue("PartNumber", in: block).flatMap({ Int($0) }), let etag = xmlValue("ETag", in: block) else {
+            for block in XML.blocks("Part", in: text[...]) {
+                guard let n = XML.value("PartNumber", in: block).flatMap({ Int($0) }), let etag = XML.value("ETag", in: block) else {
                     throw S3Error.invalidArgument("malformed CompleteMultipartUpload")
                 }
                 parts.append((n, etag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))))
             }
             let object = try await store.complete(bucket: bucket, key: key, uploadId: id, parts: parts)
-            return Self.xml("<CompleteMultipartUploadResult><Bucket>\(xmlEscape(bucket))</Bucket><Key>\(xmlEscape(key))</Key><ETag>\"\(object.etag)\"</ETag></CompleteMultipartUploadResult>")
+            return Self.xml("<CompleteMultipartUploadResult><Bucket>\(XML.escape(bucket))</Bucket><Key>\(XML.escape(key))</Key><ETag>\"\(object.etag)\"</ETag></CompleteMultipartUploadResult>")
         default:
             return Self.error(405, "MethodNotAllowed", "\(r.method) is not supported here")
         }
@@ -115,17 +115,17 @@ struct S3API {
         case "GET" where q["uploads"] != nil:
             guard await store.hasBucket(bucket) else { throw S3Error.noSuchBucket(bucket) }
             let items = await store.openUploads(bucket: bucket, prefix: q["prefix"] ?? "").map {
-                "<Upload><Key>\(xmlEscape($0.key))</Key><UploadId>\($0.uploadId)</UploadId></Upload>"
+                "<Upload><Key>\(XML.escape($0.key))</Key><UploadId>\($0.uploadId)</UploadId></Upload>"
             }
-            return Self.xml("<ListMultipartUploadsResult><Bucket>\(xmlEscape(bucket))</Bucket><IsTruncated>false</IsTruncated>\(items.joined())</ListMultipartUploadsResult>")
+            return Self.xml("<ListMultipartUploadsResult><Bucket>\(XML.escape(bucket))</Bucket><IsTruncated>false</IsTruncated>\(items.joined())</ListMultipartUploadsResult>")
         case "GET" where q["location"] != nil:
             return Self.xml("<LocationConstraint/>")
         case "GET":
             return try await list(bucket: bucket, q: q)
         case "POST" where q["delete"] != nil:
             let text = String(decoding: r.body, as: UTF8.self)
-            for block in xmlBlocks("Object", in: text) {
-                if let key = xmlValue("Key", in: block) { await store.delete(bucket: bucket, key: key) }
+            for block in XML.blocks("Object", in: text[...]) {
+                if let key = XML.value("Key", in: block) { await store.delete(bucket: bucket, key: key) }
             }
             return Self.xml("<DeleteResult></DeleteResult>")
         default:
@@ -156,17 +156,17 @@ struct S3API {
             contents.append(object)
             last = object.key
         }
-        var xml = "<ListBucketResult><Name>\(xmlEscape(bucket))</Name><Prefix>\(xmlEscape(prefix))</Prefix><MaxKeys>\(maxKeys)</MaxKeys>"
+        var xml = "<ListBucketResult><Name>\(XML.escape(bucket))</Name><Prefix>\(XML.escape(prefix))</Prefix><MaxKeys>\(maxKeys)</MaxKeys>"
         xml += "<IsTruncated>\(truncated)</IsTruncated><KeyCount>\(contents.count + prefixes.count)</KeyCount>"
-        if !delimiter.isEmpty { xml += "<Delimiter>\(xmlEscape(delimiter))</Delimiter>" }
+        if !delimiter.isEmpty { xml += "<Delimiter>\(XML.escape(delimiter))</Delimiter>" }
         if truncated {
             xml += v2 ? "<NextContinuationToken>\(Data(last.utf8).base64EncodedString())</NextContinuationToken>"
-                      : "<NextMarker>\(xmlEscape(last))</NextMarker>"
+                      : "<NextMarker>\(XML.escape(last))</NextMarker>"
         }
         for o in contents {
-            xml += "<Contents><Key>\(xmlEscape(o.key))</Key><LastModified>\(iso(o.lastModified))</LastModified><ETag>\"\(o.etag)\"</ETag><Size>\(o.size)</Size><StorageClass>STANDARD</StorageClass></Contents>"
+            xml += "<Contents><Key>\(XML.escape(o.key))</Key><LastModified>\(iso(o.lastModified))</LastModified><ETag>\"\(o.etag)\"</ETag><Size>\(o.size)</Size><StorageClass>STANDARD</StorageClass></Contents>"
         }
-        for p in prefixes { xml += "<CommonPrefixes><Prefix>\(xmlEscape(p))</Prefix></CommonPrefixes>" }
+        for p in prefixes { xml += "<CommonPrefixes><Prefix>\(XML.escape(p))</Prefix></CommonPrefixes>" }
         return Self.xml(xml + "</ListBucketResult>")
     }
 
@@ -241,14 +241,6 @@ struct S3API {
         return start <= end ? (start, end) : nil
     }
 }
-
-func xmlEscape(_ s: String) -> String { XML.escape(s) }
-
-/// The raw inner texts of `<tag>…</tag>`.
-func xmlBlocks(_ tag: String, in xml: String) -> [Substring] { XML.blocks(tag, in: xml[...]) }
-
-/// The unescaped text of the first `<tag>…</tag>`.
-func xmlValue(_ tag: String, in xml: Substring) -> String? { XML.value(tag, in: xml) }
 
 /// `2026-11-23T10:15:00.000Z`.
 func iso(_ d: Date) -> String {

@@ -64,7 +64,7 @@ public struct SigV4Verifier: Sendable {
                                     message: "The AWS Access Key Id you provided does not exist in our records."))
         }
         let region = String(scope[2]), service = String(scope[3])
-        guard let amzDate = request.header("x-amz-date"), let date = Self.parseAmzDate(amzDate) else {
+        guard let amzDate = request.header("x-amz-date"), let date = SigV4Signer.parseAmzDate(amzDate) else {
             return .failure(Failure(code: "AccessDenied", status: 403, message: "x-amz-date is missing or malformed"))
         }
         guard abs(date.timeIntervalSince(now)) <= 15 * 60 else {
@@ -102,9 +102,9 @@ public struct SigV4Verifier: Sendable {
         let headers = request.headers.filter { names.contains($0.0.lowercased()) && $0.0.lowercased() != "x-amz-date" }
         let query = request.rawQuery.split(separator: "&", omittingEmptySubsequences: true).map { pair -> (String, String?) in
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            return (percentDecode(kv[0]), kv.count > 1 ? percentDecode(kv[1]) : "")
+            return (SigV4Signer.percentDecode(kv[0]), kv.count > 1 ? SigV4Signer.percentDecode(kv[1]) : "")
         }
-        var signable = SigV4Signer.Request(method: request.method, path: percentDecode(request.rawPath), query: query,
+        var signable = SigV4Signer.Request(method: request.method, path: SigV4Signer.percentDecode(request.rawPath), query: query,
                                            headers: headers, payloadHash: payloadHash)
         let signer = SigV4Signer(credentials: AWSCredentials(accessKeyId: accessKeyId, secretAccessKey: secretAccessKey),
                                  region: region, service: service, normalizePath: service != "s3",
@@ -115,14 +115,5 @@ public struct SigV4Verifier: Sendable {
                                     message: "The request signature we calculated does not match the signature you provided. Check your key and signing method."))
         }
         return .success(Scope(service: service, region: region))
-    }
-
-    /// `20261123T101500Z`.
-    static func parseAmzDate(_ s: String) -> Date? {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        return f.date(from: s)
     }
 }

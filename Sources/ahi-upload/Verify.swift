@@ -41,32 +41,15 @@ struct Verify: AsyncParsableCommand {
         if paths.isEmpty && imageSet == nil && job == nil { throw ValidationError("give a source FOLDER, --image-set or --job") }
     }
 
-    /// One instance in the metadata: its image set, stored syntax and frames (id, level checksums).
+    /// One instance in the metadata: its image set and frames.
     struct StoredInstance: Sendable {
         let imageSetId: String
-        let frames: [(id: String, levels: [(width: Int, height: Int, checksum: UInt32)])]
+        let frames: [ImageSetMetadataDocument.StoredFrame]
     }
 
     static func instances(inMetadata json: [UInt8], imageSetId: String) -> [String: StoredInstance] {
-        guard let meta = (try? JSONSerialization.jsonObject(with: Data(json))) as? [String: Any],
-              let series = (meta["Study"] as? [String: Any])?["Series"] as? [String: Any] else { return [:] }
-        var out: [String: StoredInstance] = [:]
-        for case let s as [String: Any] in series.values {
-            for (sop, value) in s["Instances"] as? [String: Any] ?? [:] {
-                let frames = ((value as? [String: Any])?["ImageFrames"] as? [[String: Any]] ?? []).map { f in
-                    (id: f["ID"] as? String ?? "",
-                     levels: (f["PixelDataChecksumFromBaseToFullResolution"] as? [[String: Any]] ?? []).map { l in
-                         (width: l["Width"] as? Int ?? 0, height: l["Height"] as? Int ?? 0,
-                          checksum: UInt32(truncatingIfNeeded: (l["Checksum"] as? Int) ?? -1))
-                     })
-                }
-                out[sop] = StoredInstance(imageSetId: imageSetId, frames: frames)
-            }
-        }
-        return out
+        ImageSetMetadataDocument.instances(json).mapValues { StoredInstance(imageSetId: imageSetId, frames: $0) }
     }
-
-    static func crc(_ bytes: [UInt8]) -> UInt32 { ChecksumAlgorithm.crc32Value(bytes) }
 
     /// One local frame to check against its stored counterpart.
     struct Item: Sendable {
@@ -89,7 +72,7 @@ struct Verify: AsyncParsableCommand {
         }
         var problems: [String] = []
         if let checksum = item.checksum {
-            let mine = crc(local.bytes)
+            let mine = CRC32.of(local.bytes).value
             if mine != checksum { problems.append("\(label): checksum mismatch (service \(checksum), local \(mine))") }
         } else {
             problems.append("\(label): the metadata has no checksum")
@@ -188,7 +171,7 @@ struct Verify: AsyncParsableCommand {
                                 let skip = frame.levels.count - 1 - i
                                 guard skip <= header.decompositions else { continue }
                                 let decoded = try J2KDecoder.decode(bytes, skipLevels: skip)
-                                if Self.crc(decoded.bytes) != level.checksum || decoded.width != level.width {
+                                if CRC32.of(decoded.bytes).value != level.checksum || decoded.width != level.width {
                                     problems.append("\(label): level \(level.width)×\(level.height) checksum mismatch")
                                 }
                             }

@@ -17,7 +17,13 @@ struct ImportFolder {
         entries = try r.out.split(separator: "\n").map { try JSONDecoder().decode(Entry.self, from: Data($0.utf8)) }
     }
 
-    func remove() { try? FileManager.default.removeItem(at: root) }
+    /// Where `--report` goes, beside the folder.
+    var report: URL { root.appendingPathExtension("report.json") }
+
+    func remove() {
+        try? FileManager.default.removeItem(at: root)
+        try? FileManager.default.removeItem(at: report)
+    }
 }
 
 /// The report `ahi-upload --report` wrote.
@@ -60,8 +66,7 @@ func createDatastoreAndBucket(_ server: AHILocalProcess) async throws -> String 
         let server = try await AHILocalProcess()
         defer { server.stop() }
         let datastore = try await createDatastoreAndBucket(server)
-        let reportURL = folder.root.appendingPathExtension("report.json")
-        defer { try? FileManager.default.removeItem(at: reportURL) }
+        let reportURL = folder.report
         let r = try run(toolPath(), importArguments(folder, server: server, datastore: datastore, report: reportURL),
                         environment: server.clientEnvironment)
         #expect(r.status == 2, "valid files imported, one skipped: \(r.out)\n\(r.err.suffix(2000))")
@@ -107,8 +112,7 @@ func createDatastoreAndBucket(_ server: AHILocalProcess) async throws -> String 
         let server = try await AHILocalProcess(arguments: ["--fault", "throttle=2", "--fault", "fail-job=2", "--fault", "manifest-delay=2"])
         defer { server.stop() }
         let datastore = try await createDatastoreAndBucket(server)
-        let reportURL = folder.root.appendingPathExtension("report.json")
-        defer { try? FileManager.default.removeItem(at: reportURL) }
+        let reportURL = folder.report
         let r = try run(toolPath(), importArguments(folder, server: server, datastore: datastore, report: reportURL, extra: ["--debug"]),
                         environment: server.clientEnvironment)
         #expect(r.status == 1, "a failed job fails the run: \(r.out)")
@@ -132,8 +136,7 @@ func createDatastoreAndBucket(_ server: AHILocalProcess) async throws -> String 
         defer { folder.remove() }
         let server = try await AHILocalProcess(arguments: ["--fault", "job-delay=3"])
         let datastore = try await createDatastoreAndBucket(server)
-        let reportURL = folder.root.appendingPathExtension("report.json")
-        defer { try? FileManager.default.removeItem(at: reportURL) }
+        let reportURL = folder.report
         let importer = try BackgroundProcess(toolPath(), importArguments(folder, server: server, datastore: datastore, report: reportURL,
                                                                           extra: ["--max-files-per-job", "100"]),
                                              environment: server.clientEnvironment)
@@ -177,8 +180,7 @@ func localJobs(_ endpoint: String, _ datastore: String) async throws -> [DICOMIm
     let server = try await AHILocalProcess()
     defer { server.stop() }
     let datastore = try await createDatastoreAndBucket(server)
-    let reportURL = folder.root.appendingPathExtension("report.json")
-    defer { try? FileManager.default.removeItem(at: reportURL) }
+    let reportURL = folder.report
     let started = try run(toolPath(), importArguments(folder, server: server, datastore: datastore, report: reportURL,
                                                       extra: ["--no-wait", "--max-files-per-job", "100"]),
                           environment: server.clientEnvironment)

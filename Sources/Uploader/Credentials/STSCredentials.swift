@@ -19,10 +19,7 @@ enum STSCredentials {
 
     /// `application/x-www-form-urlencoded` with RFC 3986 escaping, as the Query protocol wants.
     static func form(_ fields: [(String, String)]) -> [UInt8] {
-        let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
-        let text = fields.map { k, v in
-            "\(k)=\(v.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")"
-        }.joined(separator: "&")
+        let text = fields.map { k, v in "\(k)=\(SigV4Signer.uriEncode(v, keepSlash: false))" }.joined(separator: "&")
         return Array(text.utf8)
     }
 

@@ -325,11 +325,7 @@ public struct Importer: Sendable {
             for set in try await healthImaging.searchImageSets(datastoreId: settings.datastoreId, attribute: "DICOMStudyInstanceUID",
                                                                equals: study) {
                 let json = try await healthImaging.getImageSetMetadata(datastoreId: settings.datastoreId, imageSetId: set.imageSetId)
-                guard let meta = (try? JSONSerialization.jsonObject(with: Data(json))) as? [String: Any],
-                      let series = (meta["Study"] as? [String: Any])?["Series"] as? [String: Any] else { continue }
-                for case let s as [String: Any] in series.values {
-                    for sop in (s["Instances"] as? [String: Any] ?? [:]).keys where held[sop] == nil { held[sop] = set.imageSetId }
-                }
+                for sop in ImageSetMetadataDocument.instances(json).keys where held[sop] == nil { held[sop] = set.imageSetId }
             }
         }
         return held

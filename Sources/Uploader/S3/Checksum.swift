@@ -98,9 +98,6 @@ public enum ChecksumAlgorithm: String, Sendable, CaseIterable {
     /// The base64 checksum of `bytes`.
     public func checksum(_ bytes: [UInt8]) -> String { bytes.withUnsafeBytes { checksum($0) } }
 
-    /// zlib's CRC-32 of bytes as a number (the checksum HealthImaging reports for pixels).
-    public static func crc32Value(_ bytes: [UInt8]) -> UInt32 { CRC32.of(bytes).value }
-
     /// The base64 checksum of a buffer's readable bytes.
     public func checksum(_ buffer: ByteBuffer) -> String { buffer.withUnsafeReadableBytes { checksum($0) } }
 }

@@ -274,7 +274,8 @@ public struct SigV4Signer: Sendable {
     }
 
     /// Decodes `%XX` escapes (a malformed escape is kept as it is).
-    public static func percentDecode(_ s: Substring) -> String {
+    /// With `plusIsSpace`, `+` is a space (form-encoded query strings).
+    public static func percentDecode(_ s: Substring, plusIsSpace: Bool = false) -> String {
         var out = [UInt8]()
         let bytes = Array(s.utf8)
         var i = 0
@@ -283,7 +284,7 @@ public struct SigV4Signer: Sendable {
                 out.append(h << 4 | l)
                 i += 3
             } else {
-                out.append(bytes[i])
+                out.append(plusIsSpace && bytes[i] == 0x2B ? 0x20 : bytes[i])
                 i += 1
             }
         }
@@ -326,6 +327,34 @@ struct AmzDate {
         func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
         day = "\(tm.tm_year + 1900)\(two(tm.tm_mon + 1))\(two(tm.tm_mday))"
         full = "\(day)T\(two(tm.tm_hour))\(two(tm.tm_min))\(two(tm.tm_sec))Z"
+    }
+}
+
+extension SigV4Signer {
+    /// The date of an `X-Amz-Date` value (`20261123T101500Z`), the inverse of the signer's
+    /// formatting; nil when it is not exactly that form.
+    public static func parseAmzDate(_ s: String) -> Date? {
+        let b = Array(s.utf8)
+        guard b.count == 16, b[8] == UInt8(ascii: "T"), b[15] == UInt8(ascii: "Z") else { return nil }
+        func number(_ range: Range<Int>) -> Int32? {
+            var v: Int32 = 0
+            for i in range {
+                guard (48...57).contains(b[i]) else { return nil }
+                v = v * 10 + Int32(b[i] - 48)
+            }
+            return v
+        }
+        guard let year = number(0..<4), let month = number(4..<6), let day = number(6..<8),
+              let hour = number(9..<11), let minute = number(11..<13), let second = number(13..<15),
+              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+        var t = tm()
+        t.tm_year = year - 1900
+        t.tm_mon = month - 1
+        t.tm_mday = day
+        t.tm_hour = hour
+        t.tm_min = minute
+        t.tm_sec = second
+        return Date(timeIntervalSince1970: TimeInterval(timegm(&t)))
     }
 }
 
