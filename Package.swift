@@ -31,6 +31,11 @@ let package = Package(
             providers: [.apt(["libopenjp2-7-dev"])]),
 
         // CRC-32C with the CPU's CRC32 instruction (S3 checksums).
+        .systemLibrary(
+            name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
+
+        // CRC-32C with the CPU's CRC32 instruction (S3 checksums).
         .target(name: "CChecksum"),
         .target(name: "DICOMCore", dependencies: ["CZlib"]),
         // OpenJPH (C++) behind a C shim, so no C++ exception reaches Swift; linked by name
@@ -41,6 +46,10 @@ let package = Package(
             "DICOMCore", "CZlib", "CChecksum",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
+        // `sync` / `watch`: the SQLite ledger and the engine that imports a folder exactly once.
+        .target(name: "Sync", dependencies: [
+            "DICOMCore", "Uploader", "CSQLite", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // A local HealthImaging (S3 + medical-imaging on one loopback port), and its executable.
         .target(name: "LocalHealthImaging", dependencies: [
@@ -56,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "ahi-upload",
             dependencies: [
-                "DICOMCore", "HTJ2K", "Uploader", "LocalHealthImaging",
+                "DICOMCore", "HTJ2K", "Uploader", "LocalHealthImaging", "Sync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Benchmark: `swift run -c release dicom-bench` (see BENCHMARKS.md).
@@ -75,6 +84,7 @@ let package = Package(
         ]),
         .testTarget(name: "HTJ2KTests", dependencies: ["HTJ2K", "DICOMCore", "TestSupport"]),
         .testTarget(name: "LocalHealthImagingTests", dependencies: ["LocalHealthImaging", "HTJ2K", "Uploader", "TestSupport"]),
+        .testTarget(name: "SyncTests", dependencies: ["Sync", "Uploader", "LocalHealthImaging", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

@@ -37,6 +37,8 @@ public actor HealthImagingStore {
         var vrs: [String: String]
         var storedTransferSyntaxUID: String
         var frames: [Frame]
+        /// Every import job that wrote this instance, oldest first (one entry when it was imported once).
+        var importedBy: [String]?
     }
 
     /// A stored frame: id, size, the CRC-32 of its decoded pixels at each resolution
@@ -196,7 +198,9 @@ public actor HealthImagingStore {
             state.imageSets[index].workflowStatus = "UPDATED"
             touched.insert(state.imageSets[index].imageSetId)
         }
-        state.imageSets[index].instances[sopInstanceUID] = instance
+        var record = instance
+        record.importedBy = (state.imageSets[index].instances[sopInstanceUID]?.importedBy ?? []) + [jobId]
+        state.imageSets[index].instances[sopInstanceUID] = record
         state.imageSets[index].updatedAt = now
         return (state.imageSets[index].imageSetId, state.imageSets[index].isPrimary, state.imageSets[index].version)
     }

@@ -21,6 +21,8 @@ public final class LocalHealthImagingServer: Sendable {
         public var secretAccessKey = LocalHealthImagingServer.defaultSecretAccessKey
         /// Faults to inject (tests).
         public var faults = Faults()
+        /// When set, one line per signed request (`METHOD target`) is appended here (tests count uploads with it).
+        public var requestLog: URL?
 
         /// A configuration with its data in `dataDirectory`.
         public init(dataDirectory: URL) { self.dataDirectory = dataDirectory }
@@ -59,9 +61,11 @@ public final class LocalHealthImagingServer: Sendable {
         let verifier = SigV4Verifier(accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey)
         let s3API = S3API(store: s3)
         let imaging = MedicalImagingAPI(ahi: ahi, runner: runner, faults: config.faults, counters: MedicalImagingAPI.Counters())
+        let log = try config.requestLog.map { try RequestLog($0) }
         let http = try await HTTPServer.start(host: config.host, port: config.port) { request in
             switch verifier.verify(request) {
             case .success(let scope):
+                log?.append("\(request.method) \(request.target)")
                 return scope.service == "s3" ? await s3API.handle(request) : await imaging.handle(request)
             case .failure(let f):
                 if request.header("Authorization")?.contains("/medical-imaging/") == true {
@@ -72,6 +76,21 @@ public final class LocalHealthImagingServer: Sendable {
             }
         }
         return LocalHealthImagingServer(http: http, s3: s3, healthImaging: ahi)
+    }
+
+    /// An append-only log of requests, one line each, written as they arrive.
+    final class RequestLog: @unchecked Sendable {
+        // @unchecked: the handle is used only under `lock`.
+        private let handle: FileHandle
+        private let lock = NSLock()
+
+        init(_ url: URL) throws {
+            if !FileManager.default.fileExists(atPath: url.path) { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
+            handle = try FileHandle(forWritingTo: url)
+            try handle.seekToEnd()
+        }
+
+        func append(_ line: String) { lock.withLock { handle.write(Data((line + "\n").utf8)) } }
     }
 
     /// Stops serving. Jobs in progress stop with the process; the next start resumes them.

@@ -40,6 +40,9 @@ struct AHILocal: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Inject a fault, for tests: throttle=N (every Nth start/poll answers 429), fail-job=N (the Nth job fails), manifest-delay=SECONDS, job-delay=SECONDS. Repeatable.", valueName: "NAME=VALUE"))
     var fault: [String] = []
 
+    @Option(name: .customLong("request-log"), help: "Append one line per signed request (METHOD target) to this file.")
+    var requestLog: String?
+
     func run() async throws {
         let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
         let dir = URL(fileURLWithPath: dataDir ?? "\(home)/.local/state/ahi-local")
@@ -49,6 +52,7 @@ struct AHILocal: AsyncParsableCommand {
         config.accessKeyId = accessKey
         config.secretAccessKey = secretKey
         for f in fault { try config.faults.add(f) }
+        config.requestLog = requestLog.map { URL(fileURLWithPath: $0) }
         let server = try await LocalHealthImagingServer.start(config)
         // Unbuffered, so a supervisor reading a pipe or file sees the port at once.
         let banner = "ahi-local: data in \(dir.path)\nendpoint \(server.endpoint)\nlistening on \(server.port)\n"

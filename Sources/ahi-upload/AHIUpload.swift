@@ -11,7 +11,8 @@ struct AHIUpload: AsyncParsableCommand {
         commandName: "ahi-upload",
         abstract: "Read, validate and move DICOM studies into AWS HealthImaging.",
         version: "0.1.0",
-        subcommands: [Import.self, Dump.self, Validate.self, Upload.self, Jobs.self, Job.self, Verify.self, Decode.self, Render.self, FrameCommand.self],
+        subcommands: [Import.self, Dump.self, Validate.self, Upload.self, Jobs.self, Job.self, Verify.self, Decode.self, Render.self, FrameCommand.self,
+                      SyncCommand.self, WatchCommand.self, StatusCommand.self],
         defaultSubcommand: Import.self)
 }
 

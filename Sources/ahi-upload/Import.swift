@@ -29,6 +29,30 @@ struct ImportDefaults {
     }
 }
 
+/// Where uploads go and the role HealthImaging reads them with (`import`, `sync`, `watch`).
+struct DestinationOptions: ParsableArguments {
+    @Option(help: "S3 bucket for the upload (HealthImaging reads it with the data access role; or AHI_BUCKET).")
+    var bucket: String?
+
+    @Option(help: "Key prefix in the bucket (default: ahi-upload; or AHI_PREFIX).")
+    var prefix: String?
+
+    @Option(name: .customLong("role-arn"), help: "The data access role HealthImaging assumes to read the bucket (or AHI_ROLE_ARN).")
+    var roleArn: String?
+}
+
+/// How much is in flight and how big a job gets (`import`, `sync`, `watch`).
+struct JobLimitOptions: ParsableArguments {
+    @Option(help: "Requests in flight at once.")
+    var concurrency = 10
+
+    @Option(name: .customLong("max-files-per-job"), help: "Files per import job (HealthImaging's quota: 5,000).")
+    var maxFilesPerJob = HealthImagingRules.maxFilesPerJob
+
+    @Option(name: .customLong("max-bytes-per-job"), help: "Bytes per import job (HealthImaging's quota: 10 GB).")
+    var maxBytesPerJob = HealthImagingRules.maxBytesPerJob
+}
+
 struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Validate, upload and import a folder of DICOM files into a HealthImaging data store (the default command).",
@@ -60,14 +84,10 @@ struct Import: AsyncParsableCommand {
 
     @OptionGroup var service: ServiceOptions
 
-    @Option(help: "S3 bucket for the upload (HealthImaging reads it with the data access role).")
-    var bucket: String?
-
-    @Option(help: "Key prefix in the bucket (default: ahi-upload).")
-    var prefix: String?
-
-    @Option(name: .customLong("role-arn"), help: "The data access role HealthImaging assumes to read the bucket.")
-    var roleArn: String?
+    @OptionGroup var destination: DestinationOptions
+    var bucket: String? { destination.bucket }
+    var prefix: String? { destination.prefix }
+    var roleArn: String? { destination.roleArn }
 
     @Flag(help: "Use HealthImaging's FIPS endpoint.")
     var fips = false
@@ -75,14 +95,10 @@ struct Import: AsyncParsableCommand {
     @Flag(name: .customLong("dual-stack"), help: "Use the dual-stack (IPv6) endpoint.")
     var dualStack = false
 
-    @Option(help: "Requests in flight at once.")
-    var concurrency = 10
-
-    @Option(name: .customLong("max-files-per-job"), help: "Files per import job (HealthImaging's quota: 5,000).")
-    var maxFilesPerJob = HealthImagingRules.maxFilesPerJob
-
-    @Option(name: .customLong("max-bytes-per-job"), help: "Bytes per import job (HealthImaging's quota: 10 GB).")
-    var maxBytesPerJob = HealthImagingRules.maxBytesPerJob
+    @OptionGroup var limits: JobLimitOptions
+    var concurrency: Int { limits.concurrency }
+    var maxFilesPerJob: Int { limits.maxFilesPerJob }
+    var maxBytesPerJob: Int { limits.maxBytesPerJob }
 
     @Flag(name: .customLong("dry-run"), help: "Validate and plan; print the jobs; upload nothing.")
     var dryRun = false

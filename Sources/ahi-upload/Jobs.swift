@@ -23,7 +23,7 @@ struct ServiceOptions: ParsableArguments {
     var debug = false
 
     /// The data store id and clients.
-    func connect() async throws -> (datastore: String, client: HealthImagingClient, s3: S3Client) {
+    func connect(connections: Int = 4) async throws -> (datastore: String, client: HealthImagingClient, s3: S3Client) {
         let env = ProcessInfo.processInfo.environment
         let file = ImportDefaults.configFile(env)
         func pick(_ flag: String?, _ name: String) -> String? { ImportDefaults.pick(flag, name, env: env, file: file) }
@@ -36,10 +36,10 @@ struct ServiceOptions: ParsableArguments {
                                                                              profile: chain.profileName) else {
             throw ValidationError("no region: pass --region, set AWS_REGION, or add region to the profile")
         }
-        let client = try HealthImagingClient.make(region: regionName, endpointURL: pick(endpointURL, "endpoint-url"), environment: env,
-                                                  credentials: { try await provider.credentials() }, debug: debugLog)
+        let client = try HealthImagingClient.make(region: regionName, endpointURL: pick(endpointURL, "endpoint-url"), connections: connections,
+                                                  environment: env, credentials: { try await provider.credentials() }, debug: debugLog)
         let s3 = try await S3Setup.makeClient(endpointURL: pick(s3EndpointURL, "s3-endpoint-url"), region: regionName,
-                                              profile: pick(profile, "profile"), connections: 4, environment: env, debug: debugLog)
+                                              profile: pick(profile, "profile"), connections: connections, environment: env, debug: debugLog)
         return (id, client, s3)
     }
 }

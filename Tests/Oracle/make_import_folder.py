@@ -14,32 +14,16 @@ import os
 import sys
 
 import numpy as np
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from synthetic import ct_instance  # noqa: E402
 
 out = sys.argv[1]
 ROOT = "1.2.826.0.1.3680043.10.1234.77"
 
 
 def instance(study, series, n, patient_id="E2E-0001"):
-    ds = Dataset()
-    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
-    ds.SOPInstanceUID = f"{ROOT}.{study}.{series}.{n}"
-    ds.StudyInstanceUID = f"{ROOT}.{study}"
-    ds.SeriesInstanceUID = f"{ROOT}.{study}.{series}"
-    ds.StudyDate, ds.StudyTime, ds.AccessionNumber, ds.StudyID = "20260102", "101010", f"ACC{study}", str(study)
-    ds.Modality, ds.SeriesNumber, ds.InstanceNumber = "CT", series, n
-    ds.PatientName, ds.PatientID, ds.PatientBirthDate, ds.PatientSex = "E2E^Patient", patient_id, "19800101", "F"
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.Rows = ds.Columns = 16
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
-    ds.PixelData = (np.arange(256, dtype=np.uint16) * (n + 1) % 4096).astype("<u2").tobytes()
-    fm = FileMetaDataset()
-    fm.MediaStorageSOPClassUID, fm.MediaStorageSOPInstanceUID = ds.SOPClassUID, ds.SOPInstanceUID
-    fm.TransferSyntaxUID = ExplicitVRLittleEndian
-    fm.ImplementationClassUID = f"{ROOT}.99"
-    ds.file_meta = fm
-    return ds
+    return ct_instance(ROOT, study, series, n, patient_id, "E2E^Patient", f"ACC{study}", np.arange(256) * (n + 1) % 4096)
 
 
 def write(ds, rel, conflict=False):

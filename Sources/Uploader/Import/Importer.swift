@@ -269,16 +269,23 @@ public struct Importer: Sendable {
     }
 
     /// One manifest line, reduced to what the report needs.
-    struct ManifestLine {
-        var inputFile: String
-        var imageSetId: String?
-        var isPrimary: Bool?
-        var warnings: [String] = []
-        var reason: String?
+    public struct ManifestLine: Sendable {
+        /// The object key (relative to the bucket) the line is about.
+        public var inputFile: String
+        /// The image set it went into.
+        public var imageSetId: String?
+        /// Whether that image set is primary.
+        public var isPrimary: Bool?
+        /// Warnings, `TYPE: message`.
+        public var warnings: [String] = []
+        /// Why it failed (`exceptionType: message`).
+        public var reason: String?
+        /// The failure's `exceptionType` (`ValidationException`, …).
+        public var exceptionType: String?
     }
 
     /// Reads the three ndjson files after `job-output-manifest.json` appears (it may lag the job's end).
-    func readManifests(_ output: String) async throws -> (success: [ManifestLine], failure: [ManifestLine], warning: [ManifestLine]) {
+    public func readManifests(_ output: String) async throws -> (success: [ManifestLine], failure: [ManifestLine], warning: [ManifestLine]) {
         let rest = output.dropFirst("s3://".count)
         let bucket = String(rest.prefix { $0 != "/" })
         let prefix = String(rest.dropFirst(bucket.count + 1))
@@ -313,7 +320,8 @@ public struct Importer: Sendable {
             guard let file = o["inputFile"] as? String else { return nil }
             let e = o["exception"] as? [String: Any] ?? [:]
             let reason = [e["exceptionType"] as? String, e["message"] as? String].compactMap { $0 }.joined(separator: ": ")
-            return ManifestLine(inputFile: file, reason: reason.isEmpty ? "failed at import" : reason)
+            return ManifestLine(inputFile: file, reason: reason.isEmpty ? "failed at import" : reason,
+                                exceptionType: e["exceptionType"] as? String)
         }
         return (success, failure, warning)
     }

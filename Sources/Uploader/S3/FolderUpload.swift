@@ -74,6 +74,21 @@ public actor UploadProgress {
     }
 }
 
+/// Where an uploader records its progress as it goes (the sync ledger), so a run
+/// killed at any moment can be resumed from what was acknowledged.
+public protocol UploadJournal: Sendable {
+    /// The multipart upload recorded for this file, to resume (confirmed with ListParts).
+    func openUpload(path: String, key: String) async -> String?
+    /// CreateMultipartUpload answered.
+    func multipartCreated(path: String, key: String, uploadId: String) async
+    /// A part is in S3 (sent now, or found by ListParts with the same size and MD5).
+    func partUploaded(path: String, key: String, uploadId: String, part: S3Part) async
+    /// The file's upload ended: its object is complete, or it failed (and any upload was aborted).
+    func fileFinished(_ result: FolderUploader.Result) async
+    /// True once the run should start no more files (SIGTERM): those not begun are left as they are.
+    var stopRequested: Bool { get }
+}
+
 /// Uploads files to S3: PutObject for small ones, multipart (with a checksum per
 /// part) for large ones, with one bound on requests — and so on bytes — in flight.
 public struct FolderUploader: Sendable {
@@ -114,19 +129,33 @@ public struct FolderUploader: Sendable {
     }
 
     /// Uploads `files` (path → key). Failures are reported per file; the others go on.
+    /// With a `journal`, open multipart uploads come from it (not from a listing) and
+    /// every created upload, part and finished file is reported to it as it happens.
     public func upload(_ files: [(path: String, key: String)], bucket: String,
-                       progress report: (@Sendable (String) -> Void)? = nil, interactive: Bool = false) async -> [Result] {
+                       progress report: (@Sendable (String) -> Void)? = nil, interactive: Bool = false,
+                       journal: (any UploadJournal)? = nil) async -> [Result] {
         let sizes = files.map { (try? FileManager.default.attributesOfItem(atPath: $0.path)[.size] as? Int) ?? 0 }
         let progress = UploadProgress(totalFiles: files.count, totalBytes: sizes.reduce(0, +), interactive: interactive, report: report)
         let permits = AsyncSemaphore(concurrency)
         let fileSlots = AsyncSemaphore(concurrency)
-        let pending = await unfinishedUploads(files, sizes: sizes, bucket: bucket)
+        var open: [String: [String]] = [:]
+        if let journal {
+            for f in files { if let id = await journal.openUpload(path: f.path, key: f.key) { open[f.key] = [id] } }
+        } else {
+            open = await unfinishedUploads(files, sizes: sizes, bucket: bucket)
+        }
+        let pending = open
         return await withTaskGroup(of: (Int, Result).self) { group in
             for (i, file) in files.enumerated() {
                 await fileSlots.acquire()
+                if journal?.stopRequested == true {
+                    await fileSlots.release()
+                    break
+                }
                 group.addTask {
                     let r = await uploadOne(file.path, key: file.key, index: i, bucket: bucket, unfinished: pending[file.key] ?? [],
-                                            permits: permits, progress: progress)
+                                            permits: permits, progress: progress, journal: journal)
+                    await journal?.fileFinished(r)
                     await fileSlots.release()
                     await progress.fileDone()
                     return (i, r)
@@ -155,7 +184,7 @@ public struct FolderUploader: Sendable {
     }
 
     private func uploadOne(_ path: String, key: String, index: Int, bucket: String, unfinished: [String],
-                           permits: AsyncSemaphore, progress: UploadProgress) async -> Result {
+                           permits: AsyncSemaphore, progress: UploadProgress, journal: (any UploadJournal)?) async -> Result {
         var size = 0
         do {
             let file = try FileBytes(path: path)
@@ -172,7 +201,7 @@ public struct FolderUploader: Sendable {
                 await progress.add(bytes: file.size)
             } else {
                 try await multipart(file, key: key, index: index, bucket: bucket, unfinished: unfinished,
-                                    permits: permits, progress: progress)
+                                    permits: permits, progress: progress, journal: journal)
             }
             return Result(path: path, key: key, size: size, error: nil)
         } catch {
@@ -186,7 +215,7 @@ public struct FolderUploader: Sendable {
     /// same size and MD5 (their ETag) are kept, the rest sent; other open uploads of
     /// the key are aborted.
     private func multipart(_ file: borrowing FileBytes, key: String, index: Int, bucket: String, unfinished: [String],
-                           permits: AsyncSemaphore, progress: UploadProgress) async throws {
+                           permits: AsyncSemaphore, progress: UploadProgress, journal: (any UploadJournal)?) async throws {
         let size = Self.partSize(for: file.size, preferred: partSize)
         let total = file.size, path = file.path
         // Keep the open upload with the most parts; abort the others.
@@ -203,6 +232,7 @@ public struct FolderUploader: Sendable {
         for p in kept?.parts ?? [] { existing[p.number] = p }
         if uploadId.isEmpty {
             uploadId = try await client.createMultipartUpload(bucket: bucket, key: key)
+            await journal?.multipartCreated(path: path, key: key, uploadId: uploadId)
         } else {
             client.debug?("resuming the multipart upload of \(key): \(existing.count) part(s) already there")
         }
@@ -222,6 +252,7 @@ public struct FolderUploader: Sendable {
                             } else {
                                 part = try await client.uploadPart(bucket: bucket, key: key, uploadId: id, number: n + 1, buffer: body)
                             }
+                            await journal?.partUploaded(path: path, key: key, uploadId: id, part: part)
                             await permits.release()
                             await progress.add(bytes: length)
                             return part

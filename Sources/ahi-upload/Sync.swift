@@ -1,0 +1,360 @@
+import ArgumentParser
+import DICOMCore
+import Dispatch
+import Foundation
+import HTJ2K
+import Sync
+import Uploader
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Options `sync` and `watch` share.
+struct SyncOptions: ParsableArguments {
+    @Argument(help: "The folder a PACS or modality drops files into.")
+    var folder: String
+
+    @OptionGroup var service: ServiceOptions
+
+    /// Objects go under PREFIX/<ledger-id>/batch-NNNNNN/.
+    @OptionGroup var destination: DestinationOptions
+
+    @Option(name: .customLong("state-dir"),
+            help: "Where the ledger and the lock live (default: $XDG_STATE_HOME/ahi-upload, else ~/.local/state/ahi-upload).")
+    var stateDir: String?
+
+    @Option(help: "Seconds a file's size and mtime must stay unchanged before it is picked up.")
+    var settle: Double = 30
+
+    @OptionGroup var limits: JobLimitOptions
+    var concurrency: Int { limits.concurrency }
+    var maxFilesPerJob: Int { limits.maxFilesPerJob }
+    var maxBytesPerJob: Int { limits.maxBytesPerJob }
+
+    @Option(name: .customLong("multipart-threshold-mib"), help: "Files at least this large (MiB) are sent in parts.")
+    var multipartThresholdMiB = 16
+
+    @Option(name: .customLong("part-size-mib"), help: "Part size in MiB (at least 5).")
+    var partSizeMiB = 8
+
+    @Option(name: .customLong("on-success"),
+            help: "What to do with a source file once its import is confirmed: keep, move:DIR or delete.")
+    var onSuccess = "keep"
+
+    @Flag(help: "Before --on-success acts, compare every frame's checksum in the data store with the local file's.")
+    var verify = false
+
+    @Flag(help: "Import files even when the validator finds errors.")
+    var force = false
+
+    @Option(name: .customLong("lock-timeout"), help: "Seconds to wait for another run's lock before exiting 0.")
+    var lockTimeout: Double = 10
+
+    @Option(name: .customLong("retry-base"), help: "Seconds before the first retry of a server-side failure (doubling, at most 6 h).")
+    var retryBase: Double = 60
+
+    @Option(help: "Output: text or json.")
+    var output: Validate.Output = .text
+
+    @Flag(name: .shortAndLong, help: "Only problems and the summary.")
+    var quiet = false
+
+    func validate() throws {
+        guard OnSuccess(argument: onSuccess) != nil else { throw ValidationError("--on-success must be keep, move:DIR or delete") }
+        guard settle >= 0 else { throw ValidationError("--settle must be 0 or more") }
+    }
+
+    /// The state directory.
+    var stateDirectory: String { StatusCommand.defaultStateDirectory(stateDir) }
+
+    /// Builds the engine (clients, ledger bound to the data store).
+    func engine(stop: StopFlag, log: @escaping @Sendable (String) -> Void) async throws -> SyncEngine {
+        let env = ProcessInfo.processInfo.environment
+        let file = ImportDefaults.configFile(env)
+        func pick(_ flag: String?, _ name: String) -> String? { ImportDefaults.pick(flag, name, env: env, file: file) }
+        guard let bucketName = pick(destination.bucket, "bucket") else { throw ValidationError("--bucket is required (or AHI_BUCKET)") }
+        guard let role = pick(destination.roleArn, "role-arn") else { throw ValidationError("--role-arn is required (or AHI_ROLE_ARN)") }
+        var isDir: ObjCBool = false
+        let root = URL(fileURLWithPath: folder).standardizedFileURL.path
+        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else {
+            throw ValidationError("\(folder): not a folder")
+        }
+        let (datastore, client, s3) = try await service.connect(connections: max(4, concurrency))
+        let ledger = try Ledger(directory: stateDirectory)
+        try ledger.bind(datastore: datastore)
+        var settings = SyncSettings(folder: root, datastoreId: datastore, bucket: bucketName, prefix: pick(destination.prefix, "prefix") ?? "ahi-upload",
+                                    roleArn: role)
+        settings.settle = settle
+        settings.concurrency = max(1, concurrency)
+        settings.maxFilesPerJob = max(1, maxFilesPerJob)
+        settings.maxBytesPerJob = max(1, maxBytesPerJob)
+        settings.multipartThreshold = max(1, multipartThresholdMiB) << 20
+        settings.partSize = max(5, partSizeMiB) << 20
+        settings.onSuccess = OnSuccess(argument: onSuccess) ?? .keep
+        settings.force = force
+        settings.retryBase = max(0, retryBase)
+        var verifier: (@Sendable (LedgerFile) async -> String?)?
+        if verify { verifier = { @Sendable f in await Self.verify(f, datastore: datastore, client: client) } }
+        return SyncEngine(ledger: ledger, healthImaging: client, s3: s3, settings: settings, stop: stop, verifier: verifier, log: log)
+    }
+
+    /// `--verify` for one imported file: every frame's full-resolution checksum in the
+    /// image set's metadata against the CRC-32 of the locally decoded frame.
+    static func verify(_ f: LedgerFile, datastore: String, client: HealthImagingClient) async -> String? {
+        guard let setId = f.imageSetId, let sop = f.sopInstanceUID else { return "no image set recorded" }
+        do {
+            let json = try await client.getImageSetMetadata(datastoreId: datastore, imageSetId: setId)
+            guard let stored = ImageSetMetadataDocument.instances(json)[sop] else { return "SOP Instance \(sop) is not in image set \(setId)" }
+            let file = try DICOMFile.read(path: f.path)
+            let frames = try file.frames()
+            guard frames.count == stored.count else { return "\(frames.count) local frames, \(stored.count) stored" }
+            for (frame, remote) in zip(frames, stored) {
+                let problems = await Verify.check(Verify.Item(path: f.path, sop: sop, frame: frame.index, imageSetId: setId, frameId: remote.id,
+                                                              checksum: remote.levels.last?.checksum),
+                                                  download: false, datastore: datastore, client: client)
+                if let p = problems.first { return p }
+            }
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    /// The state directory's lock, or nil (having said why) when another run keeps it past --lock-timeout.
+    func lock(command: String) async -> StateLock? {
+        do {
+            return try await StateLock(directory: stateDirectory, timeout: lockTimeout)
+        } catch let failure {
+            print("\(command): not started: \(failure)")
+            return nil
+        }
+    }
+
+    /// Progress lines to standard error (none with --quiet).
+    var log: @Sendable (String) -> Void {
+        let quiet = self.quiet
+        return { line in if !quiet { printError(line) } }
+    }
+}
+
+/// SIGTERM/SIGINT set the stop flag (and wake a waiting watcher); a second one exits at once.
+final class SignalStop: @unchecked Sendable {
+    // @unchecked: the sources are only kept alive here.
+    private var sources: [DispatchSourceSignal] = []
+    let stop = StopFlag()
+    private(set) var name: String?
+
+    init(onSignal: @escaping @Sendable () -> Void = {}) {
+        for (sig, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [weak self] in
+                guard let self else { return }
+                if self.stop.isSet { exit(130) }
+                self.name = name
+                self.stop.set()
+                printError("\(name): finishing the current step, then stopping (again to exit at once)")
+                onSignal()
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}
+
+/// Writes a pass's result and picks the exit status: 0 when nothing failed, 1 when a
+/// file failed (upload, import, verify), 2 when files were only rejected as invalid.
+func finishSync(_ s: SyncSummary, ledger: Ledger, run: Int, output: Validate.Output, command: String) throws {
+    let outcome = s.interrupted ? "interrupted" : s.failed > 0 ? "failures" : s.rejected > 0 ? "rejected" : "ok"
+    try? ledger.transaction { try $0.endRun(run, outcome: outcome, summary: s.line) }
+    if output == .json {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        print(String(decoding: try encoder.encode(s), as: UTF8.self))
+    } else {
+        for p in s.problems { print(p) }
+        print("\(command): \(s.line)\(s.interrupted ? " (stopped early)" : ""); ledger \(ledger.path)")
+    }
+    if s.failed > 0 { throw ExitCode(1) }
+    if s.rejected > 0 { throw ExitCode(2) }
+}
+
+struct SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Import a watched folder's new and changed files exactly once (one-shot, for cron or a systemd timer).",
+        discussion: """
+            Every file goes through a SQLite ledger in --state-dir: seen → validated → uploaded → \
+            importing → imported (or rejected / failed), one transaction per change (WAL, \
+            synchronous=FULL), so a run killed at any moment is finished by the next one: \
+            multipart uploads continue from their recorded parts (checked with ListParts), jobs \
+            already started are polled (the batch's client token never starts a second job), \
+            nothing imported is sent again, and multipart uploads the ledger no longer needs are \
+            aborted. Files written less than --settle seconds ago are left for a later run; a \
+            file whose bytes change after import is imported again. Validation errors and \
+            HealthImaging's customer errors are not retried until the file changes; server-side \
+            failures are retried on later runs with backoff (--retry-base).
+
+            An exclusive lock on the state directory keeps overlapping runs apart: a second run \
+            waits --lock-timeout seconds, then exits 0 saying why.
+
+            Exit status: 0 when nothing failed, 1 when a file failed (upload, import or \
+            --verify), 2 when files were rejected as invalid; 0 also when another run held the lock.
+            """)
+
+    @OptionGroup var options: SyncOptions
+
+    @Flag(name: .customLong("no-wait"), help: "Start the jobs and exit; the next run polls them.")
+    var noWait = false
+
+    func run() async throws {
+        let signals = SignalStop()
+        let log = options.log
+        guard let lock = await options.lock(command: "sync") else { return }
+        let engine = try await options.engine(stop: signals.stop, log: log)
+        let run = try engine.ledger.transaction { try $0.beginRun("sync") }
+        let summary: SyncSummary
+        do {
+            summary = try await engine.pass(plan: true, wait: !noWait)
+        } catch {
+            try? engine.ledger.transaction { try $0.endRun(run, outcome: "error: \(error)", summary: "") }
+            throw error
+        }
+        try finishSync(summary, ledger: engine.ledger, run: run, output: options.output, command: "sync")
+        withExtendedLifetime(lock) {}
+    }
+}
+
+struct WatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch",
+        abstract: "Import files as they arrive in a folder (long-running; inotify, else polling).",
+        discussion: """
+            The same ledger and steps as `sync`, run whenever the folder changes: new files are \
+            validated once they have settled, gathered into a job once no new file has arrived \
+            for --quiet-period seconds or --max-files-per-job are waiting, and the jobs polled \
+            while new files keep coming. SIGTERM or SIGINT finishes the current step and exits 0 \
+            with the ledger consistent; the next `sync` or `watch` carries on from there.
+            """)
+
+    @OptionGroup var options: SyncOptions
+
+    @Option(name: .customLong("quiet-period"), help: "Seconds without new files before the waiting ones are sent as a job.")
+    var quietPeriod: Double = 10
+
+    @Option(name: .customLong("poll-interval"), help: "Seconds between rescans when nothing signals a change.")
+    var pollInterval: Double = 30
+
+    @Flag(help: "Rescan every --poll-interval instead of using inotify.")
+    var polling = false
+
+    func run() async throws {
+        let root = URL(fileURLWithPath: options.folder).standardizedFileURL.path
+        let watcher = DirectoryWatcher(folder: root, polling: polling)
+        let signals = SignalStop(onSignal: { watcher.signal() })
+        let log = options.log
+        guard let lock = await options.lock(command: "watch") else { return }
+        let engine = try await options.engine(stop: signals.stop, log: log)
+        let run = try engine.ledger.transaction { try $0.beginRun("watch") }
+        log("watch: \(root) (\(watcher.usesInotify ? "inotify" : "polling every \(Int(pollInterval)) s")), ledger \(engine.ledger.path)")
+        var total = SyncSummary()
+        var lastArrival = Date()
+        var planNext = false
+        while !signals.stop.isSet {
+            let s: SyncSummary
+            do {
+                s = try await engine.pass(plan: planNext, wait: false)
+            } catch {
+                // A service outage must not end the watch: log it and try again later.
+                log("watch: \(error); trying again in \(Int(pollInterval)) s")
+                _ = await watcher.wait(timeout: pollInterval)
+                continue
+            }
+            total.add(s)
+            if s.new > 0 { lastArrival = Date() }
+            if s.imported + s.rejected + s.failed > 0 || s.new > 0 { log("watch: \(s.line)") }
+            let state = try engine.ledger.read { t in (try t.files(in: [.seen]).count, try t.files(in: [.validated]).filter { $0.batchId == nil }.count) }
+            let quietFor = Date().timeIntervalSince(lastArrival)
+            planNext = state.1 > 0 && (quietFor >= quietPeriod || state.1 >= options.maxFilesPerJob)
+            // Sleep until something changes, or the next thing falls due.
+            var timeout = pollInterval
+            if s.jobsRunning > 0 { timeout = min(timeout, 2) }
+            if state.0 > 0 { timeout = min(timeout, max(0.5, options.settle / 2)) }
+            if state.1 > 0 && !planNext { timeout = min(timeout, max(0.2, quietPeriod - quietFor)) }
+            if planNext { timeout = 0 }
+            if timeout > 0 { _ = await watcher.wait(timeout: timeout) }
+        }
+        total.interrupted = true
+        let outcome = "stopped by \(signals.name ?? "signal")"
+        try? engine.ledger.transaction { try $0.endRun(run, outcome: outcome, summary: total.line) }
+        print("watch: \(outcome); \(total.line); ledger \(engine.ledger.path)")
+        withExtendedLifetime(lock) {}
+    }
+}
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "What the sync ledger holds: files per state, the oldest unfinished file, the last run, failures (for monitoring).")
+
+    @Option(name: .customLong("state-dir"), help: "The state directory (default: $XDG_STATE_HOME/ahi-upload).")
+    var stateDir: String?
+
+    @Option(help: "Output: text or json.")
+    var output: Validate.Output = .text
+
+    @Option(help: "At most this many failed or rejected files are listed.")
+    var limit = 50
+
+    static func defaultStateDirectory(_ explicit: String?) -> String {
+        if let explicit { return explicit }
+        let env = ProcessInfo.processInfo.environment
+        if let xdg = env["XDG_STATE_HOME"], !xdg.isEmpty { return xdg + "/ahi-upload" }
+        return (env["HOME"] ?? NSHomeDirectory()) + "/.local/state/ahi-upload"
+    }
+
+    struct Report: Codable {
+        var ledger: String
+        var counts: [String: Int]
+        var unfinished: Int
+        var oldestUnfinished: LedgerFile?
+        var lastRun: LedgerRun?
+        var problems: [LedgerFile]
+        var batchesRunning: [LedgerBatch]
+    }
+
+    func run() async throws {
+        let dir = Self.defaultStateDirectory(stateDir)
+        let ledger = try Ledger(directory: dir, readOnly: true)
+        let report = try ledger.read { t in
+            let counts = try t.counts()
+            let unfinished = try t.files(in: FileState.allCases.filter(\.isUnfinished))
+            return Report(ledger: ledger.path,
+                          counts: Dictionary(uniqueKeysWithValues: FileState.allCases.map { ($0.rawValue, counts[$0] ?? 0) }),
+                          unfinished: unfinished.count, oldestUnfinished: unfinished.first, lastRun: try t.runs(limit: 1).first,
+                          problems: Array(try t.files(in: [.failed, .rejected]).prefix(limit)), batchesRunning: try t.batches(.started))
+        }
+        if output == .json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            return
+        }
+        func when(_ t: Double) -> String { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: t)) }
+        print("ledger     \(report.ledger)")
+        print("files      " + FileState.allCases.map { "\($0.rawValue) \(report.counts[$0.rawValue] ?? 0)" }.joined(separator: ", "))
+        if let o = report.oldestUnfinished {
+            print("oldest unfinished  \(o.path): \(o.state.rawValue) since \(when(o.firstSeen))")
+        }
+        for b in report.batchesRunning { print("job running  \(b.jobId ?? "-") (batch \(b.id))") }
+        if let r = report.lastRun {
+            print("last run   \(r.command) \(when(r.startedAt)) → \(r.outcome ?? (r.endedAt == nil ? "did not finish (killed, or still running)" : "-"))\(r.summary.map { "; " + $0 } ?? "")")
+        }
+        for f in report.problems {
+            var line = "\(f.state.rawValue)  \(f.path): \(f.lastError ?? "")"
+            if let retry = f.retryAfter, f.state == .failed { line += " (retry after \(when(retry)))" }
+            print(line)
+        }
+    }
+}

@@ -1,0 +1,438 @@
+#!/usr/bin/env python3
+"""Drives `ahi-upload sync` / `watch` / `status` against a real ahi-local process,
+the way cron, systemd and a modality would, and judges the outcome from outside:
+ahi-local's own record of every imported instance (state.json: which jobs wrote
+it), its S3 side through boto3 (open multipart uploads), the request log (which
+objects were PUT), and the ledger read with Python's sqlite3.
+
+    python3 Tests/Oracle/sync_scenarios.py SCENARIO --ahi-upload BIN --ahi-local BIN --work DIR [--trials N] [--seed S]
+
+SCENARIO: crash (SIGKILL at random moments, then the ledger must finish the job
+exactly once), concurrent (two runs at the same time), settle (a file still being
+written; a file changed after import), watch (files dropped while it runs; SIGTERM).
+Prints what it did; exits 1 with `FAIL: …` on the first broken promise.
+"""
+import argparse
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+
+import boto3
+import botocore
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from synthetic import ct_instance  # noqa: E402
+
+p = argparse.ArgumentParser()
+p.add_argument("scenario", choices=["crash", "concurrent", "settle", "watch", "after"])
+p.add_argument("--ahi-upload", required=True)
+p.add_argument("--ahi-local", required=True)
+p.add_argument("--work", required=True)
+p.add_argument("--trials", type=int, default=20)
+p.add_argument("--seed", type=int, default=int(time.time()))
+args = p.parse_args()
+
+ROOT = "1.2.826.0.1.3680043.10.1234.88"
+BUCKET = "sync-bucket"
+KEY_ID, SECRET = "AKIAAHILOCAL00000000", "ahi-local-secret-access-key"
+
+
+def fail(msg):
+    print(f"FAIL: {msg}", flush=True)
+    sys.exit(1)
+
+
+def say(msg):
+    print(msg, flush=True)
+
+
+# ---------------------------------------------------------------- ahi-local
+
+os.makedirs(args.work, exist_ok=True)
+local_dir = os.path.join(args.work, "ahi-local")
+request_log = os.path.join(args.work, "requests.log")
+faults = ["--fault", "fail-job=1"] if args.scenario == "after" else []
+server = subprocess.Popen([args.ahi_local, "--port", "0", "--data-dir", local_dir, "--request-log", request_log] + faults,
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+port = None
+deadline = time.time() + 30
+while time.time() < deadline:
+    line = server.stdout.readline()
+    if line.startswith("listening on "):
+        port = int(line.split()[-1])
+        break
+if port is None:
+    server.kill()
+    fail("ahi-local did not start")
+endpoint = f"http://127.0.0.1:{port}"
+
+env = dict(os.environ)
+env.update({"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+            "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+            "AWS_DEFAULT_REGION": "us-east-1"})
+for k in list(env):
+    if k.startswith("AHI_"):
+        del env[k]
+os.environ.update(env)
+kw = dict(endpoint_url=endpoint, region_name="us-east-1")
+s3 = boto3.client("s3", config=botocore.config.Config(s3={"addressing_style": "path"}), **kw)
+mi = boto3.client("medical-imaging", **kw)
+s3.create_bucket(Bucket=BUCKET)
+datastore = mi.create_datastore(datastoreName="sync", clientToken=f"sync-{args.scenario}-{args.seed}")["datastoreId"]
+
+folder = os.path.join(args.work, "incoming")
+state = os.path.join(args.work, "state")
+os.makedirs(folder, exist_ok=True)
+
+
+def sync_args(extra=()):
+    return [args.ahi_upload, "sync", folder, "--datastore", datastore, "--bucket", BUCKET,
+            "--role-arn", "arn:aws:iam::123456789012:role/ahi", "--endpoint-url", endpoint, "--s3-endpoint-url", endpoint,
+            "--region", "us-east-1", "--state-dir", state, "--multipart-threshold-mib", "5", "--part-size-mib", "5",
+            "--max-files-per-job", "4", "--retry-base", "0", "--settle", "0"] + list(extra)
+
+
+def run_sync(extra=(), timeout=300):
+    r = subprocess.run(sync_args(extra), env=env, capture_output=True, text=True, timeout=timeout)
+    return r.returncode, r.stdout, r.stderr
+
+
+# ---------------------------------------------------------------- data
+
+expected = {}  # SOP Instance UID -> relative path
+
+
+def instance(study, series, n, rows=16, cols=16, seed=0):
+    rng = np.random.default_rng(seed * 7919 + n)
+    return ct_instance(ROOT, study, series, n, f"SYNC-{study}", "Sync^Patient", f"SYNC{study}",
+                       rng.integers(0, 4096, size=rows * cols), rows=rows, cols=cols)
+
+
+def drop(ds, rel, atomic=True):
+    """Writes a file into the folder (to a hidden temporary name, then renamed, as a modality's SCP does)."""
+    path = os.path.join(folder, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".part")
+    ds.save_as(tmp if atomic else path, enforce_file_format=True)
+    if atomic:
+        os.rename(tmp, path)
+    expected[ds.SOPInstanceUID] = rel
+    return path
+
+
+# ---------------------------------------------------------------- judges
+
+def stored_instances():
+    """SOP Instance UID -> list of (image set id, jobs that wrote it), from ahi-local's own record."""
+    doc = json.load(open(os.path.join(local_dir, "ahi", "state.json")))
+    out = {}
+    for s in doc["imageSets"]:
+        if s["datastoreId"] != datastore or s.get("workflowStatus") == "DELETED":
+            continue
+        for sop, inst in s["instances"].items():
+            out.setdefault(sop, []).append((s["imageSetId"], inst.get("importedBy") or []))
+    return out
+
+
+def ledger_rows():
+    db = sqlite3.connect(f"file:{os.path.join(state, 'ledger.sqlite')}?mode=ro", uri=True)
+    rows = db.execute("SELECT path, state, sop_instance_uid, image_set_id, upload_id, last_error FROM files").fetchall()
+    db.close()
+    return rows
+
+
+def safe_ledger_rows():
+    try:
+        return ledger_rows()
+    except sqlite3.Error:
+        return []
+
+
+def ledger_counts():
+    counts = {}
+    for r in ledger_rows():
+        counts[r[1]] = counts.get(r[1], 0) + 1
+    return counts
+
+
+def open_multipart_uploads():
+    return s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])
+
+
+def puts_per_key():
+    """Object PUTs (single or completed multipart) per key, from ahi-local's request log."""
+    counts = {}
+    for line in open(request_log):
+        method, target = line.rstrip("\n").split(" ", 1)
+        path, _, query = target.partition("?")
+        if not path.startswith(f"/{BUCKET}/"):
+            continue
+        key = path[len(BUCKET) + 2:]
+        if (method == "PUT" and "partNumber" not in query) or (method == "POST" and "uploadId" in query):
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def check_exactly_once(context):
+    stored = stored_instances()
+    for sop, rel in expected.items():
+        got = stored.get(sop, [])
+        if len(got) != 1:
+            fail(f"{context}: {rel} ({sop}) is in {len(got)} image sets, expected 1")
+        jobs = got[0][1]
+        if len(jobs) != 1:
+            fail(f"{context}: {rel} was imported {len(jobs)} times (jobs {jobs}), expected once")
+    extra = set(stored) - set(expected)
+    if extra:
+        fail(f"{context}: the data store holds instances nobody dropped: {sorted(extra)[:3]}")
+    rows = {r[2]: r for r in ledger_rows()}
+    for sop, rel in expected.items():
+        r = rows.get(sop)
+        if r is None or r[1] != "imported":
+            fail(f"{context}: ledger has {rel} as {r[1] if r else 'missing'} ({r[5] if r else ''})")
+        if r[3] != stored[sop][0][0]:
+            fail(f"{context}: ledger says {rel} is in image set {r[3]}, the data store says {stored[sop][0][0]}")
+    if open_multipart_uploads():
+        fail(f"{context}: multipart uploads left open: {open_multipart_uploads()}")
+    say(f"ok: {context}: {len(expected)} instances, each in the data store exactly once (one import job each), "
+        f"ledger agrees, no multipart upload open")
+
+
+def finish(context, runs=3):
+    for i in range(runs):
+        code, out, err = run_sync()
+        if code == 0 and all(r[1] == "imported" for r in ledger_rows()):
+            return
+        say(f"  completion run {i + 1}: exit {code}: {out.strip()[-300:]} {err.strip()[-300:]}")
+    fail(f"{context}: sync did not finish the job in {runs} runs")
+
+
+# ---------------------------------------------------------------- scenarios
+
+def crash():
+    rng = random.Random(args.seed)
+    say(f"crash test: seed {args.seed}, {args.trials} trials")
+    killed = 0
+    caught_multipart = 0
+    for trial in range(args.trials):
+        study = 1 + trial // 5
+        for n in range(3):
+            drop(instance(study, trial, n + 1, seed=trial), f"study-{study}/series-{trial}/IM{n + 1}.dcm")
+        if trial % 4 == 0:  # a 32 MiB instance: multipart, 7 parts of 5 MiB
+            drop(instance(study, trial, 99, rows=4096, cols=4096, seed=trial), f"study-{study}/series-{trial}/LARGE.dcm")
+        large = trial % 4 == 0
+        delay = rng.uniform(0.05, 3.0)
+        log_path = os.path.join(args.work, f"trial-{trial + 1:02d}.log")
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen(sync_args(), env=env, stdout=log, stderr=log)
+            start = time.time()
+            if large and trial % 8 == 0:
+                # Aim inside the multipart upload: once the ledger records its upload id, a random moment later.
+                while proc.poll() is None and time.time() - start < 30 and not any(r[4] for r in safe_ledger_rows()):
+                    time.sleep(0.01)
+                delay = time.time() - start + rng.uniform(0.0, 0.3)
+            try:
+                proc.wait(timeout=max(0.0, delay - (time.time() - start)))
+                outcome = f"finished by itself (exit {proc.returncode})"
+                if proc.returncode != 0:
+                    outcome += ": " + open(log_path).read().strip().splitlines()[-1][:200]
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                killed += 1
+                outcome = "SIGKILL"
+        counts = ledger_counts() if os.path.exists(os.path.join(state, "ledger.sqlite")) else {}
+        open_now = len(open_multipart_uploads())
+        caught_multipart += 1 if open_now else 0
+        say(f"trial {trial + 1:2d}: {len(expected):3d} files dropped, killed after {delay:4.2f} s: {outcome}; "
+            f"ledger {dict(sorted(counts.items()))}; open multipart uploads {open_now}")
+    if killed < args.trials // 2:
+        fail(f"only {killed} of {args.trials} runs were killed mid-way: the test did not test much")
+    finish("crash")
+    check_exactly_once(f"crash test ({killed} of {args.trials} runs killed, {caught_multipart} during a multipart upload)")
+    parts = sum(1 for line in open(request_log) if line.startswith("PUT ") and "partNumber=" in line)
+    large = sum(1 for rel in expected.values() if rel.endswith("LARGE.dcm"))
+    say(f"info: {parts} UploadPart requests for {large} large files of 7 parts each ({7 * large} parts)")
+    # And a run with nothing new sends nothing.
+    before = sum(puts_per_key().values())
+    code, out, _ = run_sync()
+    if code != 0 or sum(puts_per_key().values()) != before:
+        fail(f"a run with nothing new uploaded something (exit {code}): {out}")
+    say("ok: a further run uploads nothing")
+
+
+def concurrent():
+    for n in range(6):
+        drop(instance(1, 1, n + 1), f"s/IM{n + 1}.dcm")
+    drop(instance(1, 1, 99, rows=1536, cols=2048), "s/LARGE.dcm")
+    a = subprocess.Popen(sync_args(["--lock-timeout", "1"]), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    b = subprocess.Popen(sync_args(["--lock-timeout", "1"]), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out_a, err_a = a.communicate(timeout=300)
+    out_b, err_b = b.communicate(timeout=300)
+    say(f"run A: exit {a.returncode}: {out_a.strip()}")
+    say(f"run B: exit {b.returncode}: {out_b.strip()}")
+    if a.returncode != 0 or b.returncode != 0:
+        fail(f"both runs must exit 0: {err_a[-500:]} {err_b[-500:]}")
+    if not any("not started: another run holds" in o for o in (out_a, out_b)):
+        fail("neither run said it found the other's lock")
+    # A third run waits for the lock as long as needed, finds nothing to do.
+    c = subprocess.Popen(sync_args(["--lock-timeout", "60"]), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    d = subprocess.Popen(sync_args(["--lock-timeout", "60"]), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for proc in (c, d):
+        out, err = proc.communicate(timeout=300)
+        if proc.returncode != 0:
+            fail(f"a waiting run failed: {out} {err[-500:]}")
+    twice = {k: n for k, n in puts_per_key().items() if n > 1 and "/output/" not in k}
+    if twice:
+        fail(f"objects uploaded more than once: {twice}")
+    say(f"ok: two runs at once and two waiting runs: every object uploaded once ({len(puts_per_key())} PUTs)")
+    check_exactly_once("concurrent runs")
+
+
+def settle():
+    done = threading.Event()
+    ds = instance(5, 1, 1, rows=512, cols=512)
+    growing = os.path.join(folder, "growing", "IM1.dcm")
+    os.makedirs(os.path.dirname(growing), exist_ok=True)
+    full = os.path.join(args.work, "full.dcm")
+    ds.save_as(full, enforce_file_format=True)
+    expected[ds.SOPInstanceUID] = "growing/IM1.dcm"
+    data = open(full, "rb").read()
+
+    def writer():
+        with open(growing, "wb") as f:
+            for i in range(0, len(data), len(data) // 12):
+                f.write(data[i:i + len(data) // 12])
+                f.flush()
+                time.sleep(0.4)
+        done.set()
+
+    t = threading.Thread(target=writer)
+    t.start()
+    runs = 0
+    while not done.is_set():
+        code, out, err = run_sync(["--settle", "2"])
+        runs += 1
+        rows = [r for r in ledger_rows() if r[0] == growing]
+        if rows and rows[0][1] != "seen":
+            fail(f"a file still being written went to {rows[0][1]} ({rows[0][5]})")
+        if any(k.endswith("growing/IM1.dcm") for k in puts_per_key()):
+            fail("a file still being written was uploaded")
+    t.join()
+    say(f"ok: {runs} runs while the file was being written: it stayed 'seen', nothing uploaded")
+    time.sleep(2.5)
+    code, out, err = run_sync(["--settle", "2"])
+    if code != 0:
+        fail(f"sync after the file settled: exit {code}: {out} {err[-800:]}")
+    check_exactly_once("settled file")
+    # Touched only: not imported again.
+    os.utime(growing, None)
+    time.sleep(2.5)
+    run_sync(["--settle", "2"])
+    if len(stored_instances()[ds.SOPInstanceUID][0][1]) != 1:
+        fail("a file whose mtime changed but whose bytes did not was imported again")
+    say("ok: a touched file is not imported again")
+    # Changed after import: imported again (a second job writes the instance).
+    ds.PixelData = bytes(len(ds.PixelData))
+    ds.save_as(growing, enforce_file_format=True)
+    time.sleep(2.5)
+    code, out, err = run_sync(["--settle", "2"])
+    jobs = stored_instances()[ds.SOPInstanceUID][0][1]
+    if code != 0 or len(jobs) != 2:
+        fail(f"a file changed after import was not imported again (exit {code}, jobs {jobs}): {out}")
+    say("ok: a file changed after import is imported again")
+
+
+def watch():
+    cmd = sync_args(["--settle", "1"])
+    cmd[1] = "watch"
+    cmd += ["--quiet-period", "1", "--poll-interval", "30"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+
+    def wait_imported(n, seconds=90):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                fail(f"watch exited early ({proc.returncode}): {proc.stderr.read()[-800:]}")
+            if os.path.exists(os.path.join(state, "ledger.sqlite")):
+                if sum(1 for r in ledger_rows() if r[1] == "imported") >= n:
+                    return
+            time.sleep(0.5)
+        fail(f"watch did not import {n} files within {seconds} s: {ledger_counts()}")
+
+    for n in range(3):
+        drop(instance(7, 1, n + 1), f"a/IM{n + 1}.dcm")
+    wait_imported(3)
+    say("ok: watch imported 3 files dropped while it ran")
+    for n in range(2):
+        drop(instance(7, 2, n + 1), f"b/new-folder/IM{n + 1}.dcm")
+    wait_imported(5)
+    say("ok: watch imported 2 more, dropped into a folder made after it started")
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        fail("watch did not stop within 30 s of SIGTERM")
+    if proc.returncode != 0 or "stopped by SIGTERM" not in out:
+        fail(f"watch on SIGTERM: exit {proc.returncode}: {out} {err[-500:]}")
+    say(f"ok: SIGTERM: {out.strip()}")
+    db = sqlite3.connect(os.path.join(state, "ledger.sqlite"))
+    if db.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+        fail("the ledger is damaged")
+    db.close()
+    check_exactly_once("watch")
+    r = subprocess.run([args.ahi_upload, "status", "--state-dir", state, "--output", "json"], capture_output=True, text=True)
+    status = json.loads(r.stdout)
+    if status["counts"]["imported"] != 5 or not status["lastRun"]["outcome"].startswith("stopped by SIGTERM"):
+        fail(f"status: {r.stdout}")
+    say("ok: status reports 5 imported and the last run stopped by SIGTERM")
+
+
+def after():
+    """A job that fails on the service's side is retried by the next run; an invalid
+    file is rejected once and left alone; --verify then --on-success move:DIR."""
+    for n in range(3):
+        drop(instance(8, 1, n + 1, rows=64, cols=64), f"good/IM{n + 1}.dcm")
+    good = open(os.path.join(folder, "good/IM1.dcm"), "rb").read()
+    with open(os.path.join(folder, "broken.dcm"), "wb") as f:
+        f.write(good[:400])
+    done = os.path.join(args.work, "done")
+    flags = ["--on-success", f"move:{done}", "--verify"]
+    code, out, err = run_sync(flags)
+    rows = {os.path.relpath(r[0], folder): r for r in ledger_rows()}
+    if code != 1 or rows["broken.dcm"][1] != "rejected" or any(rows[f"good/IM{n}.dcm"][1] != "failed" for n in (1, 2, 3)):
+        fail(f"first run (its job fails): exit {code}, ledger {rows}: {out}")
+    if "FAILED" not in (rows["good/IM1.dcm"][5] or ""):
+        fail(f"the failed job's message is not recorded: {rows['good/IM1.dcm']}")
+    say(f"ok: run 1: the job FAILED on the service's side (exit 1); broken.dcm rejected: {rows['broken.dcm'][5]}")
+    code, out, err = run_sync(flags)
+    rows = {os.path.relpath(r[0], folder): r for r in ledger_rows()}
+    if code != 0 or any(rows[f"good/IM{n}.dcm"][1] != "imported" for n in (1, 2, 3)):
+        fail(f"second run did not retry the failed files: exit {code}, {rows}: {out} {err[-800:]}")
+    for n in (1, 2, 3):
+        if os.path.exists(os.path.join(folder, f"good/IM{n}.dcm")) or not os.path.exists(os.path.join(done, f"good/IM{n}.dcm")):
+            fail(f"good/IM{n}.dcm was not moved to {done} after its verified import")
+    if not os.path.exists(os.path.join(folder, "broken.dcm")) or rows["broken.dcm"][1] != "rejected":
+        fail("broken.dcm must stay where it is, rejected")
+    say("ok: run 2: the failed files were retried and imported, verified, moved to done/; broken.dcm left alone")
+    check_exactly_once("after a failed job")
+    r = subprocess.run([args.ahi_upload, "status", "--state-dir", state], capture_output=True, text=True)
+    if r.returncode != 0 or "rejected  " + os.path.join(folder, "broken.dcm") not in r.stdout or "imported 3" not in r.stdout:
+        fail(f"status: {r.stdout} {r.stderr}")
+    say("ok: status lists the rejected file with its reason:\n" + r.stdout.strip())
+
+
+try:
+    {"after": after, "crash": crash, "concurrent": concurrent, "settle": settle, "watch": watch}[args.scenario]()
+finally:
+    server.kill()
+    server.wait()
