@@ -258,8 +258,10 @@ public struct SyncEngine: Sendable {
                     try t.save(row)
                     continue
                 }
+                // New bytes: a new life. An unfinished multipart upload of the old bytes is left to the stale sweep.
+                try t.clearParts(file: row.id)
                 row = LedgerFile(id: row.id, path: path, relativePath: relative(path), size: size, mtimeNs: mtime, state: .seen,
-                                 uploadId: row.uploadId, attempts: 0, disposed: false, firstSeen: now, updatedAt: now)
+                                 attempts: 0, disposed: false, firstSeen: now, updatedAt: now)
                 try t.save(row)
                 summary.new += 1
             }

@@ -425,8 +425,15 @@ def after():
         fail("broken.dcm must stay where it is, rejected")
     say("ok: run 2: the failed files were retried and imported, verified, moved to done/; broken.dcm left alone")
     check_exactly_once("after a failed job")
+    # --on-success delete removes a source only once it is imported.
+    path = drop(instance(8, 2, 1, rows=64, cols=64), "later/IM1.dcm")
+    code, out, err = run_sync(["--on-success", "delete"])
+    rows = {os.path.relpath(r[0], folder): r for r in ledger_rows()}
+    if code != 0 or os.path.exists(path) or rows["later/IM1.dcm"][1] != "imported":
+        fail(f"--on-success delete: exit {code}, exists {os.path.exists(path)}, {rows.get('later/IM1.dcm')}: {out}")
+    check_exactly_once("--on-success delete")
     r = subprocess.run([args.ahi_upload, "status", "--state-dir", state], capture_output=True, text=True)
-    if r.returncode != 0 or "rejected  " + os.path.join(folder, "broken.dcm") not in r.stdout or "imported 3" not in r.stdout:
+    if r.returncode != 0 or "rejected  " + os.path.join(folder, "broken.dcm") not in r.stdout or "imported 4" not in r.stdout:
         fail(f"status: {r.stdout} {r.stderr}")
     say("ok: status lists the rejected file with its reason:\n" + r.stdout.strip())
 
