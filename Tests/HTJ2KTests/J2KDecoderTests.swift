@@ -39,6 +39,12 @@ struct CodecFixtures {
     }
 
     func truth(_ image: Image) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: image.raw))) }
+
+    /// The image's samples as a pixel buffer.
+    func pixels(_ image: Image, _ truth: [UInt8]) -> PixelBuffer {
+        PixelBuffer(width: image.width, height: image.height, components: image.components, bitsStored: image.bits,
+                    isSigned: image.signed, bytesPerSample: image.bits <= 8 ? 1 : 2, bytes: truth)
+    }
 }
 
 /// Lossless codestreams from both encoders decode bit-exactly to the source through both
@@ -143,8 +149,7 @@ struct CodecFixtures {
     defer { fx.remove() }
     for image in fx.images {
         let truth = try fx.truth(image)
-        let source = PixelBuffer(width: image.width, height: image.height, components: image.components, bitsStored: image.bits,
-                                 isSigned: image.signed, bytesPerSample: image.bits <= 8 ? 1 : 2, bytes: truth)
+        let source = fx.pixels(image, truth)
         let cs = try HTJ2KEncoder.encodeLossless(source)
         let header = try J2KHeader.parse(cs)
         #expect(header.isHighThroughput && header.reversible && header.progressionOrder == "RPCL", "\(image.name)")
@@ -166,4 +171,56 @@ struct CodecFixtures {
             #expect(expanded.suffix(truth.count) == source.suffix(truth.count), "\(image.name): ojph_expand of our stream")
         }
     }
+}
+
+/// The tile-parts of a codestream, read with the markers alone: (TPsot, TNsot, data).
+private func tileParts(_ cs: [UInt8]) -> (tlm: Bool, parts: [(index: Int, count: Int, data: ArraySlice<UInt8>)], sot: Int) {
+    var i = 2, tlm = false
+    while i + 4 <= cs.count, !(cs[i] == 0xFF && cs[i + 1] == 0x90) {
+        if cs[i + 1] == 0x55 { tlm = true }
+        i += 2 + (Int(cs[i + 2]) << 8 | Int(cs[i + 3]))
+    }
+    let sot = i
+    var parts: [(Int, Int, ArraySlice<UInt8>)] = []
+    while i + 14 <= cs.count, cs[i] == 0xFF, cs[i + 1] == 0x90 {
+        let psot = cs[(i + 6)...(i + 9)].reduce(0) { $0 << 8 | Int($1) }
+        parts.append((Int(cs[i + 10]), Int(cs[i + 11]), cs[(i + 14)..<(i + psot)]))
+        i += psot
+    }
+    return (tlm, parts, sot)
+}
+
+/// Our streams carry a TLM marker and one tile-part per resolution, as HealthImaging's do:
+/// the tile-parts hold exactly OpenJPH's packets, split where each resolution ends — the
+/// first k+1 tile-parts alone decode, at k+1 resolutions, to what the whole stream gives.
+@Test(.timeLimit(.minutes(2))) func tilePartsPerResolution() throws {
+    let fx = try CodecFixtures()
+    defer { fx.remove() }
+    for image in fx.images {
+        let truth = try fx.truth(image)
+        let source = fx.pixels(image, truth)
+        let split = try HTJ2KEncoder.encodeLossless(source)
+        let plain = try HTJ2KEncoder.encodeLossless(source, tileParts: false)
+        let levels = try J2KHeader.parse(split).decompositions
+        let s = tileParts(split), p = tileParts(plain)
+        #expect(s.tlm && !p.tlm, "\(image.name)")
+        #expect(p.parts.count == 1)
+        #expect(s.parts.map(\.index) == Array(0...levels) && s.parts.allSatisfy { $0.count == levels + 1 }, "\(image.name)")
+        #expect(Array(s.parts.map(\.data).joined()) == Array(p.parts.first?.data ?? []), "\(image.name): the packets moved")
+        for k in 0..<levels {
+            let skip = levels - k
+            var prefix = Array(split[..<s.sot])
+            var end = s.sot
+            for part in s.parts.prefix(k + 1) { end = part.data.endIndex }
+            prefix += split[s.sot..<end]
+            prefix += [0xFF, 0xD9]
+            let whole = try J2KDecoder.decode(split, backend: .openJPEG, skipLevels: skip)
+            let firstParts = try J2KDecoder.decode(prefix, backend: .openJPEG, skipLevels: skip)
+            #expect(firstParts == whole, "\(image.name): the first \(k + 1) tile-parts at \(skip) levels down")
+        }
+    }
+    // A stream that is not ours is refused, not mangled.
+    let image = try #require(fx.images.first { $0.name == "ct16" })
+    let lrcp = try fx.ojph(image, "ct16-lrcp", ["-reversible", "true", "-prog_order", "LRCP"])
+    #expect(throws: J2KTileParts.Unsplittable.self) { try J2KTileParts.perResolution(lrcp) }
 }
