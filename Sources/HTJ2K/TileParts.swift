@@ -106,7 +106,12 @@ public enum J2KTileParts {
         guard sawSIZ, sawCOD else { throw .inconsistent("no SIZ or COD") }
         guard l.progression == 2 else { throw .unsupported("not RPCL") }
         guard l.layers == 1 else { throw .unsupported("\(l.layers) quality layers") }
+        guard l.width > 0, l.height > 0, l.width <= 65535, l.height <= 65535, l.components >= 1, l.components <= 4 else {
+            throw .unsupported("a \(l.width)×\(l.height) image of \(l.components) components")
+        }
+        guard l.levels <= 32, l.xcb >= 2, l.ycb >= 2, l.xcb + l.ycb <= 12 else { throw .inconsistent("bad COD code-block sizes or levels") }
         l.sot = i
+        guard i + 14 <= b.count else { throw .inconsistent("ends inside SOT") }
         guard try u16(i + 2) == 10, try u16(i + 4) == 0 else { throw .inconsistent("bad SOT") }
         let psot = try u32(i + 6)
         guard b[i + 10] == 0, b[i + 11] == 1 else { throw .unsupported("already in several tile-parts") }

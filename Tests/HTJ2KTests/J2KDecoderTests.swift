@@ -219,6 +219,19 @@ private func tileParts(_ cs: [UInt8]) -> (tlm: Bool, parts: [(index: Int, count:
             #expect(firstParts == whole, "\(image.name): the first \(k + 1) tile-parts at \(skip) levels down")
         }
     }
+    // Damaged streams are refused (or split consistently), never a crash or a read past the end.
+    let ct = try #require(fx.images.first { $0.name == "ct16" })
+    let plain = try HTJ2KEncoder.encodeLossless(fx.pixels(ct, try fx.truth(ct)), tileParts: false)
+    var rng = SystemRandomNumberGenerator()
+    for trial in 0..<3000 {
+        var damaged = plain
+        if trial % 3 == 0 {
+            damaged = Array(damaged.prefix(Int.random(in: 0..<damaged.count, using: &rng)))
+        } else {
+            for _ in 0..<(1 + trial % 4) { damaged[Int.random(in: 0..<damaged.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng) }
+        }
+        _ = try? J2KTileParts.perResolution(damaged)
+    }
     // A stream that is not ours is refused, not mangled.
     let image = try #require(fx.images.first { $0.name == "ct16" })
     let lrcp = try fx.ojph(image, "ct16-lrcp", ["-reversible", "true", "-prog_order", "LRCP"])
