@@ -219,6 +219,20 @@ private func tileParts(_ cs: [UInt8]) -> (tlm: Bool, parts: [(index: Int, count:
             #expect(firstParts == whole, "\(image.name): the first \(k + 1) tile-parts at \(skip) levels down")
         }
     }
+    // Odd sizes (ceil at every level, empty high bands) and one resolution only.
+    var generator = SystemRandomNumberGenerator()
+    for (w, h, bytes, comps) in [(77, 45, 1, 1), (1021, 763, 2, 1), (33, 17, 1, 3), (3, 2, 2, 1), (1, 1, 1, 1)] {
+        // 12-bit samples in 16: the little-endian high byte keeps 4 bits.
+        let samples = (0..<(w * h * comps * bytes)).map { i in
+            UInt8.random(in: 0...255, using: &generator) & (bytes == 2 && i % 2 == 1 ? 0x0F : 0xFF)
+        }
+        let source = PixelBuffer(width: w, height: h, components: comps, bitsStored: bytes == 2 ? 12 : 8, isSigned: false,
+                                 bytesPerSample: bytes, bytes: samples)
+        let split = try HTJ2KEncoder.encodeLossless(source)
+        let levels = try J2KHeader.parse(split).decompositions
+        #expect(tileParts(split).parts.count == levels + 1, "\(w)×\(h)")
+        for backend in J2KBackend.allCases { #expect(try J2KDecoder.decode(split, backend: backend) == source, "\(w)×\(h) via \(backend)") }
+    }
     // Damaged streams are refused (or split consistently), never a crash or a read past the end.
     let ct = try #require(fx.images.first { $0.name == "ct16" })
     let plain = try HTJ2KEncoder.encodeLossless(fx.pixels(ct, try fx.truth(ct)), tileParts: false)
