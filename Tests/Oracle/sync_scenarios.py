@@ -318,7 +318,7 @@ def settle():
     t.start()
     runs = 0
     while not done.is_set():
-        code, out, err = run_sync(["--settle", "2"])
+        code, out, err = run_sync(["--settle", "4"])
         runs += 1
         rows = [r for r in ledger_rows() if r[0] == growing]
         if rows and rows[0][1] != "seen":
@@ -327,23 +327,23 @@ def settle():
             fail("a file still being written was uploaded")
     t.join()
     say(f"ok: {runs} runs while the file was being written: it stayed 'seen', nothing uploaded")
-    time.sleep(2.5)
-    code, out, err = run_sync(["--settle", "2"])
+    time.sleep(4.5)
+    code, out, err = run_sync(["--settle", "4"])
     if code != 0:
         fail(f"sync after the file settled: exit {code}: {out} {err[-800:]}")
     check_exactly_once("settled file")
     # Touched only: not imported again.
     os.utime(growing, None)
-    time.sleep(2.5)
-    run_sync(["--settle", "2"])
+    time.sleep(4.5)
+    run_sync(["--settle", "4"])
     if len(stored_instances()[ds.SOPInstanceUID][0][1]) != 1:
         fail("a file whose mtime changed but whose bytes did not was imported again")
     say("ok: a touched file is not imported again")
     # Changed after import: imported again (a second job writes the instance).
     ds.PixelData = bytes(len(ds.PixelData))
     ds.save_as(growing, enforce_file_format=True)
-    time.sleep(2.5)
-    code, out, err = run_sync(["--settle", "2"])
+    time.sleep(4.5)
+    code, out, err = run_sync(["--settle", "4"])
     jobs = stored_instances()[ds.SOPInstanceUID][0][1]
     if code != 0 or len(jobs) != 2:
         fail(f"a file changed after import was not imported again (exit {code}, jobs {jobs}): {out}")
