@@ -22,6 +22,25 @@ public struct J2KHeader: Sendable, Equatable {
     /// Multiple component transform (RCT/ICT) in use.
     public let usesColorTransform: Bool
 
+    /// What the tile-part splitter needs beyond the public fields (offsets in the codestream).
+    struct Details: Sendable, Equatable {
+        /// XOsiz, YOsiz, XTOsiz and YTOsiz are all 0.
+        var atOrigin = false
+        /// XTsiz, YTsiz.
+        var tileWidth = 0, tileHeight = 0
+        /// Some component has XRsiz or YRsiz other than 1.
+        var subsampled = false
+        /// COD: Scod, layers, code-block width/height exponents (xcb, ycb), code-block style.
+        var scod = 0, layers = 0, xcb = 0, ycb = 0, codeBlockStyle = 0
+        /// Every marker of the main header, in order.
+        var markers: [Int] = []
+        /// Where the main header ends (the first SOT, SOD or EOC).
+        var end = 0
+    }
+
+    /// Filled by `parse`.
+    var details = Details()
+
     /// Parses the header of a raw codestream, or of the `jp2c` box of a JP2/JPH file.
     public static func parse(_ bytes: [UInt8]) throws(CodecError) -> J2KHeader {
         let cs = try J2KFile.codestream(bytes)
@@ -36,6 +55,7 @@ public struct J2KHeader: Sendable, Equatable {
             var siz: (w: Int, h: Int, c: Int, depth: Int, signed: Bool)?
             var cod: (order: Int, mct: Bool, levels: Int, reversible: Bool)?
             var cap = false
+            var details = Details()
             while i + 4 <= b.count {
                 let marker = try u16(i)
                 if marker == 0xFF90 || marker == 0xFF93 || marker == 0xFFD9 { break }  // SOT, SOD, EOC
@@ -43,6 +63,7 @@ public struct J2KHeader: Sendable, Equatable {
                 let length = try u16(i + 2)
                 guard length >= 2, i + 2 + length <= b.count else { throw .malformedHeader("marker \(String(marker, radix: 16)) runs past the end") }
                 let body = i + 4
+                details.markers.append(marker)
                 switch marker {
                 case 0xFF51:
                     // Rsiz, Xsiz, Ysiz, XOsiz, YOsiz, XTsiz, YTsiz, XTOsiz, YTOsiz, Csiz, then Ssiz/XRsiz/YRsiz per component.
@@ -50,9 +71,19 @@ public struct J2KHeader: Sendable, Equatable {
                     guard c >= 1, body + 36 + 3 * c <= i + 2 + length else { throw .malformedHeader("SIZ too short") }
                     let ssiz = Int(b[body + 36])
                     siz = (try u32(body + 2) - u32(body + 10), try u32(body + 6) - u32(body + 14), c, (ssiz & 0x7F) + 1, ssiz & 0x80 != 0)
+                    let offsets = [try u32(body + 10), try u32(body + 14), try u32(body + 26), try u32(body + 30)]
+                    details.atOrigin = offsets.allSatisfy { $0 == 0 }
+                    details.tileWidth = try u32(body + 18)
+                    details.tileHeight = try u32(body + 22)
+                    details.subsampled = (0..<c).contains { b[body + 37 + 3 * $0] != 1 || b[body + 38 + 3 * $0] != 1 }
                 case 0xFF52:
                     guard length >= 12 else { throw .malformedHeader("COD too short") }
                     cod = (Int(b[body + 1]), b[body + 4] != 0, Int(b[body + 5]), b[body + 9] == 1)
+                    details.scod = Int(b[body])
+                    details.layers = try u16(body + 2)
+                    details.xcb = Int(b[body + 6]) + 2
+                    details.ycb = Int(b[body + 7]) + 2
+                    details.codeBlockStyle = Int(b[body + 8])
                 case 0xFF50:
                     cap = true
                 default:
@@ -63,10 +94,13 @@ public struct J2KHeader: Sendable, Equatable {
             guard let siz else { throw .malformedHeader("no SIZ marker") }
             guard let cod else { throw .malformedHeader("no COD marker") }
             let orders = ["LRCP", "RLCP", "RPCL", "PCRL", "CPRL"]
-            return J2KHeader(width: siz.w, height: siz.h, components: siz.c, bitDepth: siz.depth, isSigned: siz.signed,
+            details.end = i
+            var header = J2KHeader(width: siz.w, height: siz.h, components: siz.c, bitDepth: siz.depth, isSigned: siz.signed,
                              decompositions: cod.levels, reversible: cod.reversible,
                              progressionOrder: cod.order < orders.count ? orders[cod.order] : "unknown(\(cod.order))",
                              isHighThroughput: cap, usesColorTransform: cod.mct)
+            header.details = details
+            return header
         }
     }
 

@@ -23,7 +23,7 @@ public enum J2KTileParts {
     /// The layout found in a codestream.
     struct Layout {
         var width = 0, height = 0, components = 0
-        var levels = 0, layers = 0, progression = 0
+        var levels = 0, layers = 0
         var xcb = 0, ycb = 0
         /// Offset of the SOT marker, and of the tile data (after SOD).
         var sot = 0, data = 0, dataEnd = 0
@@ -57,65 +57,37 @@ public enum J2KTileParts {
     static func be16(_ v: Int) -> [UInt8] { [UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)] }
     static func be32(_ v: Int) -> [UInt8] { be16(v >> 16) + be16(v) }
 
-    /// Reads SIZ, COD and the single tile's SOT/SOD.
+    /// The main header (read by `J2KHeader.parse`), checked for what the splitter reads, and the single tile's SOT/SOD.
     static func parse(_ b: [UInt8]) throws(Unsplittable) -> Layout {
-        func u16(_ i: Int) throws(Unsplittable) -> Int {
-            guard i >= 0, i + 2 <= b.count else { throw .inconsistent("ends inside a marker segment") }
-            return Int(b[i]) << 8 | Int(b[i + 1])
-        }
-        func u32(_ i: Int) throws(Unsplittable) -> Int { (try u16(i) << 16) | (try u16(i + 2)) }
         guard b.count >= 4, b[0] == 0xFF, b[1] == 0x4F else { throw .unsupported("not a raw codestream") }
-        var l = Layout()
-        var i = 2, sawSIZ = false, sawCOD = false
-        while true {
-            let marker = try u16(i)
-            if marker == 0xFF90 { break }
-            let length = try u16(i + 2)
-            guard length >= 2, i + 2 + length <= b.count else { throw .inconsistent("marker segment runs past the end") }
-            let body = i + 4
-            switch marker {
-            case 0xFF51:
-                guard try u32(body + 10) == 0, try u32(body + 14) == 0, try u32(body + 26) == 0, try u32(body + 30) == 0 else {
-                    throw .unsupported("image or tile offsets")
-                }
-                l.width = try u32(body + 2)
-                l.height = try u32(body + 6)
-                guard try u32(body + 18) >= l.width, try u32(body + 22) >= l.height else { throw .unsupported("more than one tile") }
-                l.components = try u16(body + 34)
-                for c in 0..<l.components where body + 36 + 3 * c + 2 >= b.count || b[body + 37 + 3 * c] != 1 || b[body + 38 + 3 * c] != 1 {
-                    throw .unsupported("subsampled components")
-                }
-                sawSIZ = true
-            case 0xFF52:
-                guard length >= 12 else { throw .inconsistent("COD too short") }
-                guard b[body] == 0 else { throw .unsupported("precinct partitions or SOP/EPH markers (Scod \(b[body]))") }
-                l.progression = Int(b[body + 1])
-                l.layers = try u16(body + 2)
-                l.levels = Int(b[body + 5])
-                l.xcb = Int(b[body + 6]) + 2
-                l.ycb = Int(b[body + 7]) + 2
-                guard b[body + 8] & 0x40 != 0 else { throw .unsupported("not HT code-blocks") }
-                sawCOD = true
-            case 0xFF53, 0xFF5D, 0xFF5F, 0xFF55, 0xFF57, 0xFF60, 0xFF63:
-                throw .unsupported("marker \(String(marker, radix: 16, uppercase: true)) in the main header")
-            default:
-                break
-            }
-            i += 2 + length
+        let header: J2KHeader
+        do { header = try J2KHeader.parse(b) } catch { throw .inconsistent("\(error)") }
+        let d = header.details
+        guard d.atOrigin else { throw .unsupported("image or tile offsets") }
+        guard d.tileWidth >= header.width, d.tileHeight >= header.height else { throw .unsupported("more than one tile") }
+        guard !d.subsampled else { throw .unsupported("subsampled components") }
+        guard d.scod == 0 else { throw .unsupported("precinct partitions or SOP/EPH markers (Scod \(d.scod))") }
+        guard d.codeBlockStyle & 0x40 != 0 else { throw .unsupported("not HT code-blocks") }
+        if let m = d.markers.first(where: { [0xFF53, 0xFF5D, 0xFF5F, 0xFF55, 0xFF57, 0xFF60, 0xFF63].contains($0) }) {
+            throw .unsupported("marker \(String(m, radix: 16, uppercase: true)) in the main header")
         }
-        guard sawSIZ, sawCOD else { throw .inconsistent("no SIZ or COD") }
-        guard l.progression == 2 else { throw .unsupported("not RPCL") }
+        var l = Layout(width: header.width, height: header.height, components: header.components, levels: header.decompositions,
+                       layers: d.layers, xcb: d.xcb, ycb: d.ycb)
+        guard header.progressionOrder == "RPCL" else { throw .unsupported("not RPCL") }
         guard l.layers == 1 else { throw .unsupported("\(l.layers) quality layers") }
-        guard l.width > 0, l.height > 0, l.width <= 65535, l.height <= 65535, l.components >= 1, l.components <= 4 else {
+        guard l.width > 0, l.height > 0, l.width <= 65535, l.height <= 65535, l.components <= 4 else {
             throw .unsupported("a \(l.width)×\(l.height) image of \(l.components) components")
         }
-        guard l.levels <= 32, l.xcb >= 2, l.ycb >= 2, l.xcb + l.ycb <= 12 else { throw .inconsistent("bad COD code-block sizes or levels") }
-        l.sot = i
-        guard i + 14 <= b.count else { throw .inconsistent("ends inside SOT") }
-        guard try u16(i + 2) == 10, try u16(i + 4) == 0 else { throw .inconsistent("bad SOT") }
-        let psot = try u32(i + 6)
+        guard l.levels <= 32, l.xcb + l.ycb <= 12 else { throw .inconsistent("bad COD code-block sizes or levels") }
+        // The single tile-part: SOT (Lsot 10, Isot 0, Psot, TPsot 0, TNsot 1), then SOD at once.
+        let i = d.end
+        guard i + 14 <= b.count, b[i] == 0xFF, b[i + 1] == 0x90 else { throw .inconsistent("no SOT after the main header") }
+        func u16(_ at: Int) -> Int { Int(b[at]) << 8 | Int(b[at + 1]) }
+        guard u16(i + 2) == 10, u16(i + 4) == 0 else { throw .inconsistent("bad SOT") }
+        let psot = u16(i + 6) << 16 | u16(i + 8)
         guard b[i + 10] == 0, b[i + 11] == 1 else { throw .unsupported("already in several tile-parts") }
-        guard try u16(i + 12) == 0xFF93 else { throw .unsupported("markers in the tile-part header") }
+        guard u16(i + 12) == 0xFF93 else { throw .unsupported("markers in the tile-part header") }
+        l.sot = i
         l.data = i + 14
         l.dataEnd = psot == 0 ? b.count - 2 : i + psot
         guard l.dataEnd <= b.count, l.dataEnd >= l.data else { throw .inconsistent("Psot runs past the end") }

@@ -202,20 +202,16 @@ public struct SyncEngine: Sendable {
         return (Int(st.st_size), Int(st.st_mtim.tv_sec) * 1_000_000_000 + Int(st.st_mtim.tv_nsec))
     }
 
-    /// CRC-32C of a whole file (base64), read in 1 MiB blocks.
-    static func contentChecksum(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
+    /// CRC-32C of a whole file (base64), over its mapping.
+    static func contentChecksum(_ storage: ByteStorage) -> String {
         var crc = CRC32C()
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { return nil }
-            if n == 0 { break }
-            buffer.withUnsafeBytes { crc.update(UnsafeRawBufferPointer(rebasing: $0.prefix(n))) }
-        }
+        crc.update(UnsafeRawBufferPointer(start: storage.base, count: storage.count))
         return crc.base64
+    }
+
+    /// CRC-32C of the file at `path`, or nil when it cannot be mapped.
+    static func contentChecksum(_ path: String) -> String? {
+        (try? ByteStorage(mappingFileAt: path)).map { contentChecksum($0) }
     }
 
     /// Paths the scan must not pick up: the move target of `--on-success` when it is inside the folder.
@@ -364,9 +360,11 @@ public struct SyncEngine: Sendable {
 
     private static func check(_ row: LedgerFile, force: Bool) -> Checked {
         var c = Checked(row: row, valid: false)
-        c.checksum = contentChecksum(row.path)
         do {
-            let file = try DICOMFile.read(path: row.path)
+            // One mapping serves the checksum and the parse.
+            let storage = try ByteStorage(mappingFileAt: row.path)
+            c.checksum = contentChecksum(storage)
+            let file = try DICOMFile.read(storage: storage, path: row.path, options: ParseOptions())
             let diagnostics = Validator.validate(file, options: ValidationOptions())
             let summary = InstanceSummary(path: row.path, file: file)
             c.study = summary.studyInstanceUID
@@ -383,10 +381,6 @@ public struct SyncEngine: Sendable {
         } catch {
             let d = Validator.diagnostic(for: error)
             c.reason = "\(d.code): \(d.message)"
-        }
-        if c.checksum == nil && c.valid {
-            c.valid = false
-            c.reason = "could not be read"
         }
         return c
     }
@@ -591,31 +585,14 @@ public struct SyncEngine: Sendable {
 
     /// Polls started jobs (to their end with `wait`, else once) and settles their files from the manifests.
     func poll(_ s: inout SyncSummary, wait: Bool) async throws {
-        var interval = 1.0
-        var unreachable = 0
-        while true {
-            let started = try ledger.read { try $0.batches(.started) }
-            s.jobsRunning = started.count
-            guard !started.isEmpty else { return }
-            for batch in started {
-                guard let jobId = batch.jobId else { continue }
-                let props: DICOMImportJobProperties
-                do {
-                    props = try await healthImaging.getDICOMImportJob(datastoreId: settings.datastoreId, jobId: jobId)
-                    unreachable = 0
-                } catch let error as AWSError where RetryPolicy.isRetryable(error) && unreachable < 30 {
-                    unreachable += 1
-                    log("poll: \(error); polling again")
-                    continue
-                }
-                guard props.jobStatus.isTerminal else { continue }
-                try await finish(batch, props, &s)
-            }
-            s.jobsRunning = try ledger.read { try $0.batches(.started) }.count
-            guard wait, s.jobsRunning > 0, !stop.isSet else { return }
-            try await Task.sleep(nanoseconds: UInt64(interval * 1e9))
-            interval = min(settings.maxPollInterval, interval * 1.5)
+        let started = try ledger.read { try $0.batches(.started) }
+        let batches = Dictionary(started.compactMap { b in b.jobId.map { ($0, b) } }, uniquingKeysWith: { a, _ in a })
+        let poller = ImportJobPoller(client: healthImaging, datastoreId: settings.datastoreId, maxInterval: settings.maxPollInterval, log: log)
+        let stop = self.stop
+        try await poller.poll(Array(batches.keys), pauseFirst: false, once: !wait, shouldStop: { stop.isSet }) { props in
+            if let batch = batches[props.jobId] { try await finish(batch, props, &s) }
         }
+        s.jobsRunning = try ledger.read { try $0.batches(.started) }.count
     }
 
     /// Exceptions that are the service's fault: retried on a later run.
@@ -628,11 +605,7 @@ public struct SyncEngine: Sendable {
         if props.jobStatus != .failed {
             let output = Importer.expandedOutput(props.outputS3Uri ?? "s3://\(settings.bucket)/\(root)output/batch-\(batch.id)/",
                                                  datastoreId: settings.datastoreId, jobId: jobId)
-            var importerSettings = Importer.Settings(datastoreId: settings.datastoreId, bucket: settings.bucket, prefix: settings.prefix,
-                                                     roleArn: settings.roleArn)
-            importerSettings.manifestTimeout = settings.manifestTimeout
-            lines = try await Importer(healthImaging: healthImaging, s3: s3, settings: importerSettings,
-                                       progress: { self.log($0) }).readManifests(output)
+            lines = try await Importer.readManifests(output, s3: s3, timeout: settings.manifestTimeout, progress: log)
         }
         let now = Date().timeIntervalSince1970
         var summary = s

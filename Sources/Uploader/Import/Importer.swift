@@ -193,31 +193,13 @@ public struct Importer: Sendable {
         }
         guard settings.wait else { return finish() }
 
-        // Poll every job to its end (GetDICOMImportJob: 25/s for the account; this stays far below).
-        var pending = Dictionary(uniqueKeysWithValues: started.map { ($0.jobId, $0.plan) })
-        var interval = 1.0, unreachable = 0
+        // Poll every job to its end.
         var ended: [String: DICOMImportJobProperties] = [:]
-        while !pending.isEmpty {
-            try await Task.sleep(nanoseconds: UInt64(interval * 1e9))
-            for jobId in pending.keys.sorted() {
-                let props: DICOMImportJobProperties
-                do {
-                    props = try await healthImaging.getDICOMImportJob(datastoreId: settings.datastoreId, jobId: jobId)
-                    unreachable = 0
-                } catch let error as AWSError where RetryPolicy.isRetryable(error) && unreachable < 30 {
-                    // The transport already retried; the service may be restarting. Keep polling.
-                    unreachable += 1
-                    progress?("poll: \(error); polling again")
-                    continue
-                }
-                if props.jobStatus.isTerminal {
-                    ended[jobId] = props
-                    pending[jobId] = nil
-                    progress?("poll: job \(jobId) \(props.jobStatus)\(props.message.map { ": " + $0 } ?? "")")
-                }
-                try await Task.sleep(nanoseconds: 40_000_000)
-            }
-            interval = min(settings.maxPollInterval, interval * 1.5)
+        let poller = ImportJobPoller(client: healthImaging, datastoreId: settings.datastoreId, maxInterval: settings.maxPollInterval,
+                                     log: progress)
+        try await poller.poll(started.map(\.jobId), pauseFirst: true) { props in
+            ended[props.jobId] = props
+            progress?("poll: job \(props.jobId) \(props.jobStatus)\(props.message.map { ": " + $0 } ?? "")")
         }
 
         // Read each job's manifests and map every line to its file.
@@ -286,14 +268,21 @@ public struct Importer: Sendable {
 
     /// Reads the three ndjson files after `job-output-manifest.json` appears (it may lag the job's end).
     public func readManifests(_ output: String) async throws -> (success: [ManifestLine], failure: [ManifestLine], warning: [ManifestLine]) {
+        try await Self.readManifests(output, s3: s3, timeout: settings.manifestTimeout, progress: progress)
+    }
+
+    /// Reads a job's manifests under `output` (the expanded output URI), waiting up to
+    /// `timeout` seconds for `job-output-manifest.json` to appear.
+    public static func readManifests(_ output: String, s3: S3Client, timeout: Double, progress: (@Sendable (String) -> Void)?)
+        async throws -> (success: [ManifestLine], failure: [ManifestLine], warning: [ManifestLine]) {
         let rest = output.dropFirst("s3://".count)
         let bucket = String(rest.prefix { $0 != "/" })
         let prefix = String(rest.dropFirst(bucket.count + 1))
-        let deadline = Date().addingTimeInterval(settings.manifestTimeout)
+        let deadline = Date().addingTimeInterval(timeout)
         while try await s3.headObject(bucket: bucket, key: prefix + "job-output-manifest.json") == nil {
             guard Date() < deadline else {
                 throw AWSError.invalidResponse(operation: "GetObject",
-                                               reason: "\(output)job-output-manifest.json did not appear within \(Int(settings.manifestTimeout)) s")
+                                               reason: "\(output)job-output-manifest.json did not appear within \(Int(timeout)) s")
             }
             progress?("poll: waiting for the manifests at \(output)")
             try await Task.sleep(nanoseconds: 1_000_000_000)
