@@ -47,10 +47,13 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
-        // `sync` / `watch`: the SQLite ledger and the engine that imports a folder exactly once.
-        .target(name: "Sync", dependencies: [
-            "DICOMCore", "Uploader", "CSQLite", .product(name: "Crypto", package: "swift-crypto"),
+        // The one import pipeline behind `import`, `sync` and `watch`: candidates (one read of
+        // each file), job identities and grouping, the job starter, manifests, the journal.
+        .target(name: "ImportPipeline", dependencies: [
+            "DICOMCore", "HTJ2K", "Uploader", .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // `sync` / `watch`: the SQLite ledger and the engine that imports a folder exactly once.
+        .target(name: "Sync", dependencies: ["DICOMCore", "ImportPipeline", "Uploader", "CSQLite"]),
         // A local HealthImaging (S3 + medical-imaging on one loopback port), and its executable.
         .target(name: "LocalHealthImaging", dependencies: [
             "DICOMCore", "HTJ2K", "Uploader", "CZlib",
@@ -65,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "ahi-upload",
             dependencies: [
-                "DICOMCore", "HTJ2K", "Uploader", "LocalHealthImaging", "Sync",
+                "DICOMCore", "HTJ2K", "Uploader", "ImportPipeline", "LocalHealthImaging", "Sync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Benchmark: `swift run -c release dicom-bench` (see BENCHMARKS.md).
@@ -83,8 +86,9 @@ let package = Package(
             "Uploader", "TestSupport", .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .testTarget(name: "HTJ2KTests", dependencies: ["HTJ2K", "DICOMCore", "TestSupport"]),
-        .testTarget(name: "LocalHealthImagingTests", dependencies: ["LocalHealthImaging", "HTJ2K", "Uploader", "TestSupport"]),
-        .testTarget(name: "SyncTests", dependencies: ["Sync", "Uploader", "LocalHealthImaging", "TestSupport"]),
+        .testTarget(name: "LocalHealthImagingTests", dependencies: ["LocalHealthImaging", "HTJ2K", "Uploader", "ImportPipeline", "TestSupport"]),
+        .testTarget(name: "SyncTests", dependencies: ["Sync", "ImportPipeline", "Uploader", "LocalHealthImaging", "TestSupport"]),
+        .testTarget(name: "ImportPipelineTests", dependencies: ["ImportPipeline", "Uploader", "TestSupport"], exclude: ["Resources"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

@@ -7,6 +7,8 @@ import HTJ2K
 public struct Faults: Sendable {
     /// Every Nth StartDICOMImportJob and GetDICOMImportJob answers 429 ThrottlingException (0: never).
     public var throttleEvery = 0
+    /// The first N StartDICOMImportJob calls answer 429 ThrottlingException (0: none).
+    public var throttleStarts = 0
     /// The Nth import job (counting from 1 since start) ends FAILED (0: never).
     public var failJob = 0
     /// Seconds between a job's COMPLETED and its manifests appearing in S3.
@@ -17,16 +19,17 @@ public struct Faults: Sendable {
     /// No faults.
     public init() {}
 
-    /// Parses `throttle=N`, `fail-job=N`, `manifest-delay=S`, `job-delay=S`.
+    /// Parses `throttle=N`, `throttle-starts=N`, `fail-job=N`, `manifest-delay=S`, `job-delay=S`.
     public mutating func add(_ spec: String) throws {
         let kv = spec.split(separator: "=", maxSplits: 1).map(String.init)
         guard kv.count == 2 else { throw LocalServerError.badOption("--fault \(spec): expected NAME=VALUE") }
         switch kv[0] {
         case "throttle": throttleEvery = Int(kv[1]) ?? 0
+        case "throttle-starts": throttleStarts = Int(kv[1]) ?? 0
         case "fail-job": failJob = Int(kv[1]) ?? 0
         case "manifest-delay": manifestDelay = Double(kv[1]) ?? 0
         case "job-delay": jobDelay = Double(kv[1]) ?? 0
-        default: throw LocalServerError.badOption("--fault \(kv[0]): not one of throttle, fail-job, manifest-delay, job-delay")
+        default: throw LocalServerError.badOption("--fault \(kv[0]): not one of throttle, throttle-starts, fail-job, manifest-delay, job-delay")
         }
     }
 }

@@ -115,7 +115,11 @@ struct MedicalImagingAPI: Sendable {
     // MARK: Import jobs
 
     private func startJob(_ datastoreId: String, _ body: [String: Any]) async -> HTTPResponse {
-        if faults.throttleEvery > 0, await counters.nextStart() % faults.throttleEvery == 0 {
+        let n = await counters.nextStart()
+        if n <= faults.throttleStarts {
+            return Self.error(429, "ThrottlingException", "Rate exceeded (injected: start \(n) of the first \(faults.throttleStarts))")
+        }
+        if faults.throttleEvery > 0, n % faults.throttleEvery == 0 {
             return Self.error(429, "ThrottlingException", "Rate exceeded (injected)")
         }
         guard await counters.allowStart() else { return Self.error(429, "ThrottlingException", "Rate exceeded: StartDICOMImportJob allows 1 request per second") }

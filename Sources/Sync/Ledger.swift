@@ -1,25 +1,5 @@
 import Foundation
-
-/// Where a file is on its way into HealthImaging. Every change is one transaction.
-public enum FileState: String, Sendable, CaseIterable, Codable {
-    /// Found in the folder; not yet settled or validated.
-    case seen
-    /// Parsed and valid; planned into a batch (job) or waiting for one.
-    case validated
-    /// Its object is in S3 under its batch's prefix.
-    case uploaded
-    /// Its batch's import job was started.
-    case importing
-    /// HealthImaging's manifest lists it as imported.
-    case imported
-    /// The validator (or HealthImaging) refused it: not retried until the file changes.
-    case rejected
-    /// Upload or import failed for a reason on the service's side: retried on a later run, with backoff.
-    case failed
-
-    /// States a later run still has work for.
-    public var isUnfinished: Bool { [.seen, .validated, .uploaded, .importing].contains(self) }
-}
+import ImportPipeline
 
 /// One file's row in the ledger.
 public struct LedgerFile: Sendable, Codable, Equatable {
@@ -36,7 +16,7 @@ public struct LedgerFile: Sendable, Codable, Equatable {
     public var sopInstanceUID: String?
     public var seriesInstanceUID: String?
     public var studyInstanceUID: String?
-    public var state: FileState
+    public var state: FileStatus
     public var batchId: Int?
     public var s3Key: String?
     /// The open multipart upload, while one is.
@@ -45,7 +25,7 @@ public struct LedgerFile: Sendable, Codable, Equatable {
     public var imageSetId: String?
     public var lastError: String?
     /// `customer` (not retried until the file changes) or `server` (retried with backoff).
-    public var errorKind: String?
+    public var errorKind: FailureKind?
     /// Failed attempts since the file last changed.
     public var attempts: Int
     /// Not retried before this time (seconds since 1970).
@@ -55,6 +35,22 @@ public struct LedgerFile: Sendable, Codable, Equatable {
     /// When the ledger first saw this version of the file.
     public var firstSeen: Double
     public var updatedAt: Double
+}
+
+/// The ledger could not record a change: the run stops, acknowledging nothing more.
+public struct LedgerWriteError: Error, CustomStringConvertible, Sendable {
+    /// The ledger's file.
+    public let path: String
+    /// SQLite's reason.
+    public let reason: String
+    public var description: String {
+        "the ledger \(path) cannot be written (\(reason)); stopping so that nothing is acknowledged that is not recorded — free space or fix the state directory, then run again"
+    }
+}
+
+/// The state directory's ledger belongs to another data store or shard.
+public struct LedgerMismatch: Error, CustomStringConvertible, Sendable {
+    public let description: String
 }
 
 /// A part of a multipart upload, as the ledger recorded it.
@@ -143,6 +139,7 @@ public final class Ledger: @unchecked Sendable {
                 CREATE TABLE IF NOT EXISTS parts(
                   file_id INTEGER NOT NULL REFERENCES files(id), upload_id TEXT NOT NULL, number INTEGER NOT NULL,
                   etag TEXT NOT NULL, checksum TEXT, size INTEGER NOT NULL, PRIMARY KEY(file_id, number));
+                CREATE TABLE IF NOT EXISTS other_shard(path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
                 CREATE TABLE IF NOT EXISTS runs(
                   id INTEGER PRIMARY KEY, command TEXT NOT NULL, started_at REAL NOT NULL, ended_at REAL, outcome TEXT, summary TEXT);
                 """)
@@ -159,19 +156,34 @@ public final class Ledger: @unchecked Sendable {
     }
 
     /// Runs `body` as one transaction (BEGIN IMMEDIATE … COMMIT; rolled back on error).
+    /// - Throws: ``LedgerWriteError`` when SQLite refuses the change (full disk, read-only
+    ///   file system, damaged file): the run must stop, since what it would do next could
+    ///   not be recorded; errors `body` throws itself are rethrown as they are.
     @discardableResult
     public func transaction<T>(_ body: (Ledger.Transaction) throws -> T) throws -> T {
         try locked {
-            try db.exec("BEGIN IMMEDIATE")
+            do {
+                try db.exec("BEGIN IMMEDIATE")
+            } catch let e as SQLiteError {
+                throw LedgerWriteError(path: path, reason: e.description)
+            }
             do {
                 let result = try body(Transaction(db: db))
                 try db.exec("COMMIT")
                 return result
+            } catch let e as SQLiteError {
+                try? db.exec("ROLLBACK")
+                throw LedgerWriteError(path: path, reason: e.description)
             } catch {
                 try? db.exec("ROLLBACK")
                 throw error
             }
         }
+    }
+
+    /// Makes every later write fail, as a full disk or a read-only file system would (tests).
+    func failWritesForTesting() throws {
+        try locked { try db.exec("PRAGMA query_only = 1") }
     }
 
     /// Reads without a write lock.
@@ -183,9 +195,20 @@ public final class Ledger: @unchecked Sendable {
     public func bind(datastore: String) throws {
         try transaction { t in
             if let bound = try t.meta("datastore"), bound != datastore {
-                throw SQLiteError(code: 0, message: "this ledger belongs to data store \(bound), not \(datastore); use another --state-dir")
+                throw LedgerMismatch(description: "this ledger belongs to data store \(bound), not \(datastore); use another --state-dir")
             }
             try t.setMeta("datastore", datastore)
+        }
+    }
+
+    /// The shard this ledger works; set once, checked on every run (one state directory per shard).
+    public func bind(shard: Shard) throws {
+        try transaction { t in
+            let text = shard.count > 1 ? shard.description : "all"
+            if let bound = try t.meta("shard"), bound != text {
+                throw LedgerMismatch(description: "this ledger works shard \(bound), not \(text); give each shard its own --state-dir")
+            }
+            try t.setMeta("shard", text)
         }
     }
 
@@ -204,9 +227,9 @@ public final class Ledger: @unchecked Sendable {
         static func file(_ r: [SQLValue]) -> LedgerFile {
             LedgerFile(id: r[0].int ?? 0, path: r[1].string ?? "", relativePath: r[2].string ?? "", size: r[3].int ?? 0,
                        mtimeNs: r[4].int ?? 0, checksum: r[5].string, sopInstanceUID: r[6].string, seriesInstanceUID: r[7].string,
-                       studyInstanceUID: r[8].string, state: FileState(rawValue: r[9].string ?? "") ?? .seen, batchId: r[10].int,
+                       studyInstanceUID: r[8].string, state: FileStatus(rawValue: r[9].string ?? "") ?? .seen, batchId: r[10].int,
                        s3Key: r[11].string, uploadId: r[12].string, jobId: r[13].string, imageSetId: r[14].string,
-                       lastError: r[15].string, errorKind: r[16].string, attempts: r[17].int ?? 0, retryAfter: r[18].double,
+                       lastError: r[15].string, errorKind: r[16].string.flatMap(FailureKind.init(rawValue:)), attempts: r[17].int ?? 0, retryAfter: r[18].double,
                        disposed: (r[19].int ?? 0) != 0, firstSeen: r[20].double ?? 0, updatedAt: r[21].double ?? 0)
         }
 
@@ -221,7 +244,7 @@ public final class Ledger: @unchecked Sendable {
         }
 
         /// Every row (optionally only in some states), oldest first.
-        public func files(in states: [FileState]? = nil) throws -> [LedgerFile] {
+        public func files(in states: [FileStatus]? = nil) throws -> [LedgerFile] {
             if let states {
                 let marks = states.map { _ in "?" }.joined(separator: ",")
                 return try db.query("SELECT \(Ledger.fileColumns) FROM files WHERE state IN (\(marks)) ORDER BY first_seen, id",
@@ -243,7 +266,7 @@ public final class Ledger: @unchecked Sendable {
                 .text(f.path), .text(f.relativePath), .int(f.size), .int(f.mtimeNs), SQLValue(f.checksum), SQLValue(f.sopInstanceUID),
                 SQLValue(f.seriesInstanceUID), SQLValue(f.studyInstanceUID), .text(f.state.rawValue), SQLValue(f.batchId),
                 SQLValue(f.s3Key), SQLValue(f.uploadId), SQLValue(f.jobId), SQLValue(f.imageSetId), SQLValue(f.lastError),
-                SQLValue(f.errorKind), .int(f.attempts), f.retryAfter.map { .real($0) } ?? .null, .int(f.disposed ? 1 : 0),
+                SQLValue(f.errorKind?.rawValue), .int(f.attempts), f.retryAfter.map { .real($0) } ?? .null, .int(f.disposed ? 1 : 0),
                 .real(f.firstSeen), .real(Date().timeIntervalSince1970),
             ]
             if f.id > 0 {
@@ -260,6 +283,20 @@ public final class Ledger: @unchecked Sendable {
                   retry_after, disposed, first_seen, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                 """, values)
             return db.lastInsertRowID
+        }
+
+        /// Whether the file at `path` was read before, with this size and mtime, and found to be another shard's.
+        public func isOtherShard(path: String, size: Int, mtimeNs: Int) throws -> Bool {
+            !(try db.query("SELECT 1 FROM other_shard WHERE path = ? AND size = ? AND mtime_ns = ?",
+                           [.text(path), .int(size), .int(mtimeNs)])).isEmpty
+        }
+
+        /// Records that a file belongs to another shard (its study does), and forgets its row:
+        /// a shard's ledger holds only its own studies.
+        public func markOtherShard(_ f: LedgerFile) throws {
+            try db.query("INSERT OR REPLACE INTO other_shard(path, size, mtime_ns) VALUES(?,?,?)", [.text(f.path), .int(f.size), .int(f.mtimeNs)])
+            try clearParts(file: f.id)
+            try db.query("DELETE FROM files WHERE id = ?", [.int(f.id)])
         }
 
         /// The parts recorded for a file's open multipart upload.
@@ -306,6 +343,12 @@ public final class Ledger: @unchecked Sendable {
                          [.text(state.rawValue)]).map(Self.batch)
         }
 
+        /// The batch with an id.
+        public func batch(id: Int) throws -> LedgerBatch? {
+            try db.query("SELECT id, prefix, client_token, state, job_id, job_status, message, created_at FROM batches WHERE id = ?",
+                         [.int(id)]).first.map(Self.batch)
+        }
+
         /// Every batch, oldest first.
         public func allBatches() throws -> [LedgerBatch] {
             try db.query("SELECT id, prefix, client_token, state, job_id, job_status, message, created_at FROM batches ORDER BY id")
@@ -338,10 +381,10 @@ public final class Ledger: @unchecked Sendable {
         }
 
         /// Rows per state.
-        public func counts() throws -> [FileState: Int] {
-            var out: [FileState: Int] = [:]
+        public func counts() throws -> [FileStatus: Int] {
+            var out: [FileStatus: Int] = [:]
             for r in try db.query("SELECT state, COUNT(*) FROM files GROUP BY state") {
-                if let s = r[0].string.flatMap(FileState.init(rawValue:)) { out[s] = r[1].int ?? 0 }
+                if let s = r[0].string.flatMap(FileStatus.init(rawValue:)) { out[s] = r[1].int ?? 0 }
             }
             return out
         }

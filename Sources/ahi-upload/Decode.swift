@@ -26,6 +26,8 @@ struct Decode: AsyncParsableCommand {
     @Option(help: "openjph (HTJ2K) or openjpeg (any JPEG 2000). Default: OpenJPH for HTJ2K, OpenJPEG otherwise.")
     var backend: J2KBackend?
 
+    @OptionGroup var output: OutputOptions
+
     func run() throws {
         let bytes: [UInt8]
         do { bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: input))) } catch {
@@ -50,6 +52,9 @@ struct Decode: AsyncParsableCommand {
             throw ValidationError("--out must end in .pgm, .ppm or .raw")
         }
         try Data(data).write(to: URL(fileURLWithPath: out))
+        if output.json {
+            return try printJSON(PixelSummary(pixels, out: out))
+        }
         print("\(pixels.width)×\(pixels.height), \(pixels.components) component\(pixels.components == 1 ? "" : "s"), \(pixels.bitsStored) bits\(pixels.isSigned ? " signed" : "") → \(out)")
     }
 
@@ -60,5 +65,24 @@ struct Decode: AsyncParsableCommand {
         out.reserveCapacity(out.count + p.bytes.count)
         for i in stride(from: 0, to: p.bytes.count, by: 2) { out += [p.bytes[i + 1], p.bytes[i]] }
         return out
+    }
+}
+
+/// What `decode`, `render` and `frame` print with `--output json`.
+struct PixelSummary: Encodable {
+    let width: Int
+    let height: Int
+    let components: Int
+    let bitsStored: Int
+    let signed: Bool
+    let out: String
+
+    init(_ p: PixelBuffer, out: String) {
+        width = p.width
+        height = p.height
+        components = p.components
+        bitsStored = p.bitsStored
+        signed = p.isSigned
+        self.out = out
     }
 }

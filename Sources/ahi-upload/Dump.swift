@@ -15,15 +15,14 @@ struct Dump: ParsableCommand {
             when any file could not be read.
             """)
 
-    enum Format: String, ExpressibleByArgument, CaseIterable {
-        case text, json
-    }
-
     @Argument(help: "DICOM files to dump.")
     var files: [String]
 
-    @Option(name: .long, help: "Output format: text (dcmdump style) or json (DICOM JSON Model).")
-    var format: Format = .text
+    @Option(name: .long, help: "Output: text (dcmdump style) or json (DICOM JSON Model).")
+    var output: OutputFormat?
+
+    @Option(name: .long, help: .hidden)
+    var format: OutputFormat?
 
     @Flag(name: .long, help: "Stop before the pixel data element (like pydicom's stop_before_pixels).")
     var stopBeforePixels = false
@@ -37,6 +36,7 @@ struct Dump: ParsableCommand {
     func run() throws {
         var failed = 0
         let options = ParseOptions(stopBeforePixelData: stopBeforePixels, strict: strict)
+        let format = output ?? self.format ?? .text
         for path in files {
             do {
                 let file = try DICOMFile.read(path: path, options: options)

@@ -34,6 +34,8 @@ struct Render: AsyncParsableCommand {
     @Option(help: "Window center and width, e.g. 40,400.")
     var window: WindowOption?
 
+    @OptionGroup var output: OutputOptions
+
     func run() throws {
         let bytes = [UInt8]((try? Data(contentsOf: URL(fileURLWithPath: input))) ?? Data())
         guard !bytes.isEmpty else { throw ValidationError("\(input): cannot read") }
@@ -61,6 +63,7 @@ struct Render: AsyncParsableCommand {
             throw ExitCode(1)
         }
         try Data(PNGWriter.png(pixels, window: win, rescale: rescale)).write(to: URL(fileURLWithPath: png))
+        if output.json { return try printJSON(PixelSummary(pixels, out: png)) }
         print("\(pixels.width)×\(pixels.height) → \(png)")
     }
 }
@@ -86,15 +89,26 @@ struct FrameCommand: AsyncParsableCommand {
     @Option(help: "Window center and width, e.g. 40,400 (default: min/max).")
     var window: WindowOption?
 
+    @OptionGroup var output: OutputOptions
+
+    struct Report: Encodable {
+        let bytes: Int
+        let contentType: String
+        let out: String?
+        let png: String?
+    }
+
     func run() async throws {
         guard png != nil || out != nil else { throw ValidationError("give --png or --out") }
-        let (datastore, client, _) = try await service.connect()
-        let (bytes, type) = try await client.getImageFrame(datastoreId: datastore, imageSetId: imageSet, imageFrameId: frameId)
+        let (bytes, type) = try await service.connect().use { c in
+            try await c.healthImaging.getImageFrame(datastoreId: c.datastore, imageSetId: imageSet, imageFrameId: frameId)
+        }
         if let out { try Data(bytes).write(to: URL(fileURLWithPath: out)) }
         if let png {
             let pixels = try J2KDecoder.decode(bytes)
             try Data(PNGWriter.png(pixels, window: window.map { ($0.center, $0.width) })).write(to: URL(fileURLWithPath: png))
         }
+        if output.json { return try printJSON(Report(bytes: bytes.count, contentType: type, out: out, png: png)) }
         print("\(bytes.count) bytes (\(type))")
     }
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 import DICOMCore
 import Dispatch
 import Foundation
-import HTJ2K
+import ImportPipeline
 import Sync
 import Uploader
 
@@ -17,26 +17,19 @@ struct SyncOptions: ParsableArguments {
 
     @OptionGroup var service: ServiceOptions
 
-    /// Objects go under PREFIX/<ledger-id>/batch-NNNNNN/.
+    /// Objects go under PREFIX/<ledger-id>/job-NNNNNN/.
     @OptionGroup var destination: DestinationOptions
 
     @Option(name: .customLong("state-dir"),
-            help: "Where the ledger and the lock live (default: $XDG_STATE_HOME/ahi-upload, else ~/.local/state/ahi-upload).")
+            help: "Where the ledger and the lock live (default: $XDG_STATE_HOME/ahi-upload, else ~/.local/state/ahi-upload); one per shard.")
     var stateDir: String?
 
     @Option(help: "Seconds a file's size and mtime must stay unchanged before it is picked up.")
     var settle: Double = 30
 
     @OptionGroup var limits: JobLimitOptions
-    var concurrency: Int { limits.concurrency }
-    var maxFilesPerJob: Int { limits.maxFilesPerJob }
-    var maxBytesPerJob: Int { limits.maxBytesPerJob }
 
-    @Option(name: .customLong("multipart-threshold-mib"), help: "Files at least this large (MiB) are sent in parts.")
-    var multipartThresholdMiB = 16
-
-    @Option(name: .customLong("part-size-mib"), help: "Part size in MiB (at least 5).")
-    var partSizeMiB = 8
+    @OptionGroup var sharding: ShardOptions
 
     @Option(name: .customLong("on-success"),
             help: "What to do with a source file once its import is confirmed: keep, move:DIR or delete.")
@@ -54,11 +47,13 @@ struct SyncOptions: ParsableArguments {
     @Option(name: .customLong("retry-base"), help: "Seconds before the first retry of a server-side failure (doubling, at most 6 h).")
     var retryBase: Double = 60
 
-    @Option(help: "Output: text or json.")
-    var output: Validate.Output = .text
+    @OptionGroup var output: OutputOptions
 
     @Flag(name: .shortAndLong, help: "Only problems and the summary.")
     var quiet = false
+
+    @Flag(name: .customLong("show-phi"), help: "Show patient names, IDs and birth dates in messages.")
+    var showPHI = false
 
     func validate() throws {
         guard OnSuccess(argument: onSuccess) != nil else { throw ValidationError("--on-success must be keep, move:DIR or delete") }
@@ -68,57 +63,38 @@ struct SyncOptions: ParsableArguments {
     /// The state directory.
     var stateDirectory: String { StatusCommand.defaultStateDirectory(stateDir) }
 
-    /// Builds the engine (clients, ledger bound to the data store).
-    func engine(stop: StopFlag, log: @escaping @Sendable (String) -> Void) async throws -> SyncEngine {
-        let env = ProcessInfo.processInfo.environment
-        let file = ImportDefaults.configFile(env)
-        func pick(_ flag: String?, _ name: String) -> String? { ImportDefaults.pick(flag, name, env: env, file: file) }
-        guard let bucketName = pick(destination.bucket, "bucket") else { throw ValidationError("--bucket is required (or AHI_BUCKET)") }
-        guard let role = pick(destination.roleArn, "role-arn") else { throw ValidationError("--role-arn is required (or AHI_ROLE_ARN)") }
+    /// Builds the engine (clients, ledger bound to the data store) on a connection.
+    func engine(_ connection: Connection, stop: StopFlag, log: @escaping @Sendable (String) -> Void) throws -> SyncEngine {
+        let shard = try sharding.resolve()
         var isDir: ObjCBool = false
         let root = URL(fileURLWithPath: folder).standardizedFileURL.path
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else {
             throw ValidationError("\(folder): not a folder")
         }
-        let (datastore, client, s3) = try await service.connect(connections: max(4, concurrency))
+        let destination = try destination.destination(connection)
         let ledger = try Ledger(directory: stateDirectory)
-        try ledger.bind(datastore: datastore)
-        var settings = SyncSettings(folder: root, datastoreId: datastore, bucket: bucketName, prefix: pick(destination.prefix, "prefix") ?? "ahi-upload",
-                                    roleArn: role)
+        try ledger.bind(datastore: connection.datastore)
+        try ledger.bind(shard: shard)
+        var settings = SyncSettings(folder: root, destination: destination)
+        settings.pipeline = limits.pipeline
         settings.settle = settle
-        settings.concurrency = max(1, concurrency)
-        settings.maxFilesPerJob = max(1, maxFilesPerJob)
-        settings.maxBytesPerJob = max(1, maxBytesPerJob)
-        settings.multipartThreshold = max(1, multipartThresholdMiB) << 20
-        settings.partSize = max(5, partSizeMiB) << 20
+        settings.maxFilesPerJob = max(1, limits.maxFilesPerJob)
+        settings.maxBytesPerJob = max(1, limits.maxBytesPerJob)
         settings.onSuccess = OnSuccess(argument: onSuccess) ?? .keep
         settings.force = force
+        settings.verify = verify
         settings.retryBase = max(0, retryBase)
-        var verifier: (@Sendable (LedgerFile) async -> String?)?
-        if verify { verifier = { @Sendable f in await Self.verify(f, datastore: datastore, client: client) } }
-        return SyncEngine(ledger: ledger, healthImaging: client, s3: s3, settings: settings, stop: stop, verifier: verifier, log: log)
+        settings.shard = shard
+        settings.showPHI = showPHI
+        if shard.count > 1 { log("sync: shard \(shard) (studies split by StudyInstanceUID), ledger \(ledger.path)") }
+        let pipeline = ImportPipeline(healthImaging: connection.healthImaging, s3: connection.s3, destination: destination,
+                                      settings: settings.pipeline, shouldStop: { stop.isSet }, log: log)
+        return SyncEngine(ledger: ledger, pipeline: pipeline, settings: settings, stop: stop, log: log)
     }
 
-    /// `--verify` for one imported file: every frame's full-resolution checksum in the
-    /// image set's metadata against the CRC-32 of the locally decoded frame.
-    static func verify(_ f: LedgerFile, datastore: String, client: HealthImagingClient) async -> String? {
-        guard let setId = f.imageSetId, let sop = f.sopInstanceUID else { return "no image set recorded" }
-        do {
-            let json = try await client.getImageSetMetadata(datastoreId: datastore, imageSetId: setId)
-            guard let stored = ImageSetMetadataDocument.instances(json)[sop] else { return "SOP Instance \(sop) is not in image set \(setId)" }
-            let file = try DICOMFile.read(path: f.path)
-            let frames = try file.frames()
-            guard frames.count == stored.count else { return "\(frames.count) local frames, \(stored.count) stored" }
-            for (frame, remote) in zip(frames, stored) {
-                let problems = await Verify.check(Verify.Item(path: f.path, sop: sop, frame: frame.index, imageSetId: setId, frameId: remote.id,
-                                                              checksum: remote.levels.last?.checksum),
-                                                  download: false, datastore: datastore, client: client)
-                if let p = problems.first { return p }
-            }
-            return nil
-        } catch {
-            return "\(error)"
-        }
+    /// Connects (``ServiceOptions/connect(connections:log:)``) with room for the uploads.
+    func connect(log: @escaping @Sendable (String) -> Void) async throws -> Connection {
+        try await service.connect(connections: max(4, limits.concurrency), log: log)
     }
 
     /// The state directory's lock, or nil (having said why) when another run keeps it past --lock-timeout.
@@ -165,15 +141,14 @@ final class SignalStop: @unchecked Sendable {
 
 /// Writes a pass's result and picks the exit status: 0 when nothing failed, 1 when a
 /// file failed (upload, import, verify), 2 when files were only rejected as invalid.
-func finishSync(_ s: SyncSummary, ledger: Ledger, run: Int, output: Validate.Output, command: String) throws {
+func finishSync(_ s: SyncSummary, ledger: Ledger, run: Int, output: OutputFormat, command: String) throws {
     let outcome = s.interrupted ? "interrupted" : s.failed > 0 ? "failures" : s.rejected > 0 ? "rejected" : "ok"
-    try? ledger.transaction { try $0.endRun(run, outcome: outcome, summary: s.line) }
+    try ledger.transaction { try $0.endRun(run, outcome: outcome, summary: s.line) }
     if output == .json {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        print(String(decoding: try encoder.encode(s), as: UTF8.self))
+        try printJSON(s)
     } else {
         for p in s.problems { print(p) }
+        for w in s.crossFile { print(w.line) }
         print("\(command): \(s.line)\(s.interrupted ? " (stopped early)" : ""); ledger \(ledger.path)")
     }
     if s.failed > 0 { throw ExitCode(1) }
@@ -212,16 +187,19 @@ struct SyncCommand: AsyncParsableCommand {
         let signals = SignalStop()
         let log = options.log
         guard let lock = await options.lock(command: "sync") else { return }
-        let engine = try await options.engine(stop: signals.stop, log: log)
-        let run = try engine.ledger.transaction { try $0.beginRun("sync") }
-        let summary: SyncSummary
-        do {
-            summary = try await engine.pass(plan: true, wait: !noWait)
-        } catch {
-            try? engine.ledger.transaction { try $0.endRun(run, outcome: "error: \(error)", summary: "") }
-            throw error
+        let connection = try await options.connect(log: log)
+        try await connection.use { c in
+            let engine = try options.engine(c, stop: signals.stop, log: log)
+            let run = try engine.ledger.transaction { try $0.beginRun("sync") }
+            let summary: SyncSummary
+            do {
+                summary = try await engine.pass(plan: true, wait: !noWait)
+            } catch {
+                try? engine.ledger.transaction { try $0.endRun(run, outcome: "error: \(error)", summary: "") }
+                throw error
+            }
+            try finishSync(summary, ledger: engine.ledger, run: run, output: options.output.output, command: "sync")
         }
-        try finishSync(summary, ledger: engine.ledger, run: run, output: options.output, command: "sync")
         withExtendedLifetime(lock) {}
     }
 }
@@ -255,7 +233,14 @@ struct WatchCommand: AsyncParsableCommand {
         let signals = SignalStop(onSignal: { watcher.signal() })
         let log = options.log
         guard let lock = await options.lock(command: "watch") else { return }
-        let engine = try await options.engine(stop: signals.stop, log: log)
+        let connection = try await options.connect(log: log)
+        defer { withExtendedLifetime(lock) {} }
+        try await connection.use { c in try await watch(try options.engine(c, stop: signals.stop, log: log), root: root, watcher: watcher,
+                                                        signals: signals) }
+    }
+
+    func watch(_ engine: SyncEngine, root: String, watcher: DirectoryWatcher, signals: SignalStop) async throws {
+        let log = options.log
         let run = try engine.ledger.transaction { try $0.beginRun("watch") }
         log("watch: \(root) (\(watcher.usesInotify ? "inotify" : "polling every \(Int(pollInterval)) s")), ledger \(engine.ledger.path)")
         var total = SyncSummary()
@@ -265,6 +250,8 @@ struct WatchCommand: AsyncParsableCommand {
             let s: SyncSummary
             do {
                 s = try await engine.pass(plan: planNext, wait: false)
+            } catch let e as LedgerWriteError {
+                throw e
             } catch {
                 // A service outage must not end the watch: log it and try again later.
                 log("watch: \(error); trying again in \(Int(pollInterval)) s")
@@ -276,7 +263,7 @@ struct WatchCommand: AsyncParsableCommand {
             if s.imported + s.rejected + s.failed > 0 || s.new > 0 { log("watch: \(s.line)") }
             let state = try engine.ledger.read { t in (try t.files(in: [.seen]).count, try t.files(in: [.validated]).filter { $0.batchId == nil }.count) }
             let quietFor = Date().timeIntervalSince(lastArrival)
-            planNext = state.1 > 0 && (quietFor >= quietPeriod || state.1 >= options.maxFilesPerJob)
+            planNext = state.1 > 0 && (quietFor >= quietPeriod || state.1 >= options.limits.maxFilesPerJob)
             // Sleep until something changes, or the next thing falls due.
             var timeout = pollInterval
             if s.jobsRunning > 0 { timeout = min(timeout, 2) }
@@ -287,9 +274,12 @@ struct WatchCommand: AsyncParsableCommand {
         }
         total.interrupted = true
         let outcome = "stopped by \(signals.name ?? "signal")"
-        try? engine.ledger.transaction { try $0.endRun(run, outcome: outcome, summary: total.line) }
-        print("watch: \(outcome); \(total.line); ledger \(engine.ledger.path)")
-        withExtendedLifetime(lock) {}
+        try engine.ledger.transaction { try $0.endRun(run, outcome: outcome, summary: total.line) }
+        if options.output.json {
+            try printJSON(total)
+        } else {
+            print("watch: \(outcome); \(total.line); ledger \(engine.ledger.path)")
+        }
     }
 }
 
@@ -301,8 +291,7 @@ struct StatusCommand: AsyncParsableCommand {
     @Option(name: .customLong("state-dir"), help: "The state directory (default: $XDG_STATE_HOME/ahi-upload).")
     var stateDir: String?
 
-    @Option(help: "Output: text or json.")
-    var output: Validate.Output = .text
+    @OptionGroup var output: OutputOptions
 
     @Option(help: "At most this many failed or rejected files are listed.")
     var limit = 50
@@ -329,21 +318,19 @@ struct StatusCommand: AsyncParsableCommand {
         let ledger = try Ledger(directory: dir, readOnly: true)
         let report = try ledger.read { t in
             let counts = try t.counts()
-            let unfinished = try t.files(in: FileState.allCases.filter(\.isUnfinished))
+            let unfinished = try t.files(in: FileStatus.ledgerStates.filter(\.isUnfinished))
             return Report(ledger: ledger.path,
-                          counts: Dictionary(uniqueKeysWithValues: FileState.allCases.map { ($0.rawValue, counts[$0] ?? 0) }),
+                          counts: Dictionary(uniqueKeysWithValues: FileStatus.ledgerStates.map { ($0.rawValue, counts[$0] ?? 0) }),
                           unfinished: unfinished.count, oldestUnfinished: unfinished.first, lastRun: try t.runs(limit: 1).first,
                           problems: Array(try t.files(in: [.failed, .rejected]).prefix(limit)), batchesRunning: try t.batches(.started))
         }
-        if output == .json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        if output.json {
+            try printJSON(report)
             return
         }
         func when(_ t: Double) -> String { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: t)) }
         print("ledger     \(report.ledger)")
-        print("files      " + FileState.allCases.map { "\($0.rawValue) \(report.counts[$0.rawValue] ?? 0)" }.joined(separator: ", "))
+        print("files      " + FileStatus.ledgerStates.map { "\($0.rawValue) \(report.counts[$0.rawValue] ?? 0)" }.joined(separator: ", "))
         if let o = report.oldestUnfinished {
             print("oldest unfinished  \(o.path): \(o.state.rawValue) since \(when(o.firstSeen))")
         }

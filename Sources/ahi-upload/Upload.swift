@@ -25,17 +25,10 @@ struct Upload: AsyncParsableCommand {
     @Argument(help: "Destination, s3://bucket/prefix.")
     var destination: String
 
-    @Option(name: .customLong("s3-endpoint-url"), help: "An S3-compatible endpoint (path-style), e.g. http://127.0.0.1:8333.")
-    var s3EndpointURL: String?
-
     @Option(help: "Requests in flight at once.")
     var concurrency: Int = 10
 
-    @Option(help: "AWS profile from ~/.aws/config and ~/.aws/credentials.")
-    var profile: String?
-
-    @Option(help: "AWS region.")
-    var region: String?
+    @OptionGroup var aws: AWSOptions
 
     @Option(help: "Files at least this many MiB use multipart upload.")
     var multipartThresholdMib: Int = 16
@@ -46,16 +39,24 @@ struct Upload: AsyncParsableCommand {
     @Option(help: "Checksum sent with every object and part for the server to verify: CRC32C or CRC32.")
     var checksumAlgorithm: ChecksumAlgorithm = .crc32c
 
-    @Flag(help: "Print every request, response status, retry and the credential source (never secrets).")
-    var debug = false
+    @OptionGroup var output: OutputOptions
+
+    struct Report: Encodable {
+        let destination: String
+        let files: Int
+        let uploaded: Int
+        let bytes: Int
+        let seconds: Double
+        let retries: Int
+        let failed: [[String: String]]
+    }
 
     func run() async throws {
         let (bucket, prefix) = try S3Setup.parseS3URI(destination)
-        var debugLog: (@Sendable (String) -> Void)?
-        if debug { debugLog = { message in printError("debug: " + message) } }
-        let client = try await S3Setup.makeClient(endpointURL: s3EndpointURL, region: region, profile: profile,
-                                            connections: concurrency, checksumAlgorithm: checksumAlgorithm,
-                                                  debug: debugLog)
+        let d = Defaults.current
+        let client = try await S3Setup.makeClient(endpointURL: d.pick(aws.s3EndpointURL, "s3-endpoint-url"), region: d.pick(aws.region, "region"),
+                                                  profile: d.pick(aws.profile, "profile"), connections: concurrency,
+                                                  checksumAlgorithm: checksumAlgorithm, environment: d.environment, debug: aws.debugLog)
         let (paths, problems) = FileWalker.files(under: [folder])
         for p in problems { printError("\(p.path): \(p.reason)") }
         let root = folder.hasSuffix("/") ? folder : folder + "/"
@@ -76,10 +77,16 @@ struct Upload: AsyncParsableCommand {
         let failed = results.filter { $0.error != nil }
         for f in failed { printError("\(f.path): \(f.error ?? "")") }
         let bytes = results.filter { $0.error == nil }.reduce(0) { $0 + $1.size }
-        print(String(format: "uploaded %d of %d files (%.1f MB) to s3://%@/%@ in %.1f s: %.1f files/s, %.1f MB/s; %d failed; %d retries",
+        if output.json {
+            try printJSON(Report(destination: destination, files: results.count, uploaded: results.count - failed.count, bytes: bytes,
+                                 seconds: seconds, retries: client.retryCount,
+                                 failed: failed.map { ["path": $0.path, "error": $0.error ?? ""] } + problems.map { ["path": $0.path, "error": $0.reason] }))
+        } else {
+            print(String(format: "uploaded %d of %d files (%.1f MB) to s3://%@/%@ in %.1f s: %.1f files/s, %.1f MB/s; %d failed; %d retries",
                      results.count - failed.count, results.count, Double(bytes) / 1e6, bucket, prefix, seconds,
                      Double(results.count - failed.count) / max(seconds, 0.001), Double(bytes) / 1e6 / max(seconds, 0.001),
                      failed.count, client.retryCount))
+        }
         await client.shutdown()
         if !failed.isEmpty || !problems.isEmpty { throw ExitCode(1) }
     }

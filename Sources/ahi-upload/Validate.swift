@@ -1,6 +1,7 @@
 import ArgumentParser
 import DICOMCore
 import Foundation
+import ImportPipeline
 
 struct Validate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,15 +21,10 @@ struct Validate: AsyncParsableCommand {
             Patient names, IDs and birth dates are never printed unless --show-phi is given.
             """)
 
-    enum Output: String, ExpressibleByArgument, CaseIterable {
-        case text, json
-    }
-
     @Argument(help: "Files or folders to validate.")
     var paths: [String]
 
-    @Option(name: .long, help: "Output format: text (per-file summary) or json (every diagnostic).")
-    var output: Output = .text
+    @OptionGroup var output: OutputOptions
 
     @Flag(name: .long, help: "Exit 1 when there are warnings (and no errors).")
     var strict = false
@@ -42,17 +38,9 @@ struct Validate: AsyncParsableCommand {
     @Option(name: .long, help: "Files validated at once (default: the number of cores).")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    struct FileResult: Sendable {
-        let path: String
-        let diagnostics: [Diagnostic]
-        let summary: InstanceSummary?
-        var seriesInstanceUID: String? = nil
-    }
-
     func run() async throws {
         let (files, problems) = FileWalker.files(under: paths)
-        let options = ValidationOptions(showPHI: showPHI)
-        let results = await Self.validateAll(files, options: options, jobs: max(1, jobs))
+        let results = await ImportCandidate.readAll(files, options: .init(showPHI: showPHI, checksum: false), width: max(1, jobs))
         var cross = CrossFileCheck.check(results.compactMap(\.summary), showPHI: showPHI)
         cross.sort { $0.paths.last ?? "" < $1.paths.last ?? "" }
 
@@ -64,7 +52,7 @@ struct Validate: AsyncParsableCommand {
         }
         let crossWarnings = cross.filter { $0.diagnostic.severity == .warning }.count
 
-        switch output {
+        switch output.output {
         case .text:
             for p in problems { print("\(p.path): error io.unreadable: \(p.reason)") }
             for r in results {
@@ -89,37 +77,7 @@ struct Validate: AsyncParsableCommand {
         if strict && (warnings > 0 || crossWarnings > 0) { throw ExitCode(1) }
     }
 
-    /// Validates files with at most `jobs` in flight; results keep the input order.
-    static func validateAll(_ files: [String], options: ValidationOptions, jobs: Int) async -> [FileResult] {
-        await withTaskGroup(of: (Int, FileResult).self) { group in
-            var results = [FileResult?](repeating: nil, count: files.count)
-            var next = 0
-            func add(_ group: inout TaskGroup<(Int, FileResult)>) {
-                let i = next, path = files[i]
-                next += 1
-                group.addTask { (i, Self.validateOne(path, options: options)) }
-            }
-            while next < min(jobs, files.count) { add(&group) }
-            while let (i, r) = await group.next() {
-                results[i] = r
-                if next < files.count { add(&group) }
-            }
-            return results.compactMap { $0 }
-        }
-    }
-
-    static func validateOne(_ path: String, options: ValidationOptions) -> FileResult {
-        do {
-            let file = try DICOMFile.read(path: path)
-            return FileResult(path: path, diagnostics: Validator.validate(file, options: options),
-                              summary: InstanceSummary(path: path, file: file),
-                              seriesInstanceUID: file.dataSet.string(Tag(0x0020_000E)))
-        } catch {
-            return FileResult(path: path, diagnostics: [Validator.diagnostic(for: error)], summary: nil)
-        }
-    }
-
-    func jsonReport(results: [FileResult], problems: [FileWalker.Problem], cross: [CrossFileFinding],
+    func jsonReport(results: [ImportCandidate], problems: [FileWalker.Problem], cross: [CrossFileFinding],
                     totals: (Int, Int, Int, Int)) -> String {
         func diag(_ d: Diagnostic) -> String {
             var s = "{\"severity\":\"\(d.severity.rawValue)\",\"code\":"

@@ -1,4 +1,5 @@
 import Foundation
+import ImportPipeline
 import LocalHealthImaging
 import TestSupport
 import Testing
@@ -73,10 +74,10 @@ func createDatastoreAndBucket(_ server: AHILocalProcess) async throws -> String 
         let report = try readReport(reportURL)
         #expect(report.files.count == folder.entries.count + 1)
         let broken = report.files.first { $0.path.hasSuffix("broken.dcm") }
-        #expect(broken?.status == "skipped" && broken?.reason != nil)
+        #expect(broken?.status.rawValue == "skipped" && broken?.reason != nil)
         for e in folder.entries {
             let f = try #require(report.files.first { $0.path == e.path })
-            #expect(f.status == "imported", "\(e.path): \(f.status) \(f.reason ?? "")")
+            #expect(f.status.rawValue == "imported", "\(e.path): \(f.status) \(f.reason ?? "")")
             #expect(f.isPrimary == !e.conflict, "\(e.path)")
         }
         // study-b's 4 files did not fit one job of 3.
@@ -100,7 +101,7 @@ func createDatastoreAndBucket(_ server: AHILocalProcess) async throws -> String 
         #expect(again.status == 2, "\(again.out)")
         let second = try readReport(reportURL)
         #expect(second.jobs.isEmpty)
-        #expect(second.files.filter { $0.status == "already-imported" }.count == folder.entries.count)
+        #expect(second.files.filter { $0.status.rawValue == "already-imported" }.count == folder.entries.count)
         #expect(!again.err.contains("(PutObject,") && !again.err.contains("(UploadPart,"))
     }
 
@@ -122,11 +123,36 @@ func createDatastoreAndBucket(_ server: AHILocalProcess) async throws -> String 
         let failedJob = try #require(report.jobs.first { $0.number == 2 })
         #expect(failedJob.status == "FAILED" && failedJob.message?.contains("Injected failure") == true)
         for f in report.files where f.jobId == failedJob.jobId {
-            #expect(f.status == "failed" && f.reason?.contains("FAILED") == true, "\(f.path)")
+            #expect(f.status.rawValue == "failed" && f.reason?.contains("FAILED") == true, "\(f.path)")
         }
         let others = report.files.filter { $0.jobId != nil && $0.jobId != failedJob.jobId }
-        #expect(!others.isEmpty && others.allSatisfy { $0.status == "imported" })
+        #expect(!others.isEmpty && others.allSatisfy { $0.status.rawValue == "imported" })
         #expect(r.out.contains("FAILED"))
+    }
+
+    /// The first six StartDICOMImportJob calls are throttled (429), past the transport's own
+    /// retries: the starter waits them out, every valid file is imported, and the data store
+    /// holds exactly one job per planned job (the client token never made a second).
+    @Test(.timeLimit(.minutes(5))) func throttledStartsAreWaitedOut() async throws {
+        let folder = try ImportFolder()
+        defer { folder.remove() }
+        let server = try await AHILocalProcess(arguments: ["--fault", "throttle-starts=6"])
+        defer { server.stop() }
+        let datastore = try await createDatastoreAndBucket(server)
+        let reportURL = folder.report
+        let r = try run(toolPath(), importArguments(folder, server: server, datastore: datastore, report: reportURL),
+                        environment: server.clientEnvironment)
+        #expect(r.status == 2, "valid files imported, one skipped: \(r.out)\n\(r.err.suffix(2000))")
+        #expect(r.err.contains("throttled"), "\(r.err.suffix(1500))")
+        let report = try readReport(reportURL)
+        for e in folder.entries {
+            let f = try #require(report.files.first { $0.path.hasSuffix(e.path) })
+            #expect(f.status.rawValue == "imported", "\(e.path): \(f.status) \(f.reason ?? "")")
+        }
+        let jobs = try await localClient(server.endpoint).listDICOMImportJobs(datastoreId: datastore)
+        #expect(jobs.count == report.jobs.count && report.jobs.count >= 3, "\(jobs.map(\.jobName)) vs \(report.jobs.map(\.number))")
+        #expect(Set(jobs.compactMap(\.jobName)).count == jobs.count)
+        #expect(Set(jobs.map(\.jobId)) == Set(report.jobs.compactMap(\.jobId)))
     }
 
     /// ahi-local stopped and started again while a job runs: the job resumes, the importer
@@ -151,7 +177,7 @@ func createDatastoreAndBucket(_ server: AHILocalProcess) async throws -> String 
         let status = await importer.wait(seconds: 120)
         #expect(status == 2, "\(importer.output)")
         let report = try readReport(reportURL)
-        #expect(report.files.filter { $0.status == "imported" }.count == folder.entries.count, "\(importer.output)")
+        #expect(report.files.filter { $0.status.rawValue == "imported" }.count == folder.entries.count, "\(importer.output)")
     }
 }
 

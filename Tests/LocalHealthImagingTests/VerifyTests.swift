@@ -1,4 +1,5 @@
 import Foundation
+import ImportPipeline
 import HTJ2K
 import LocalHealthImaging
 import TestSupport

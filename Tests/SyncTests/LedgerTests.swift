@@ -1,4 +1,5 @@
 import Foundation
+import ImportPipeline
 @testable import Sync
 import Testing
 
@@ -6,7 +7,7 @@ private func tempDirectory() -> String {
     FileManager.default.temporaryDirectory.appendingPathComponent("ahi-ledger-\(UUID().uuidString)").path
 }
 
-private func row(_ path: String, state: FileState = .seen) -> LedgerFile {
+private func row(_ path: String, state: FileStatus = .seen) -> LedgerFile {
     LedgerFile(id: 0, path: path, relativePath: (path as NSString).lastPathComponent, size: 10, mtimeNs: 1, state: state,
                attempts: 0, disposed: false, firstSeen: Date().timeIntervalSince1970, updatedAt: 0)
 }
@@ -37,7 +38,7 @@ struct LedgerTests {
         #expect(f.state == .validated && f.uploadId == "up-1")
         #expect(try again.read { try $0.parts(file: f.id, uploadId: "up-1") } == [LedgerPart(number: 2, etag: "e2", checksum: "c2", size: 5)])
         #expect(try again.read { try $0.openUploadIds() } == ["up-1"])
-        #expect(throws: SQLiteError.self) { try again.bind(datastore: "ds-2") }
+        #expect(throws: LedgerMismatch.self) { try again.bind(datastore: "ds-2") }
         try again.bind(datastore: "ds-1")
         let status = try Ledger(directory: dir, readOnly: true)
         #expect(try status.read { try $0.counts() } == [.validated: 1])
@@ -66,7 +67,7 @@ struct LedgerTests {
             try t.save(f)
         }
         #expect(try ledger.read { try $0.files() }.map(\.state) == [.imported])
-        #expect(throws: SQLiteError.self) { try ledger.transaction { try $0.save(row("/in/b.dcm")) } }
+        #expect(throws: LedgerWriteError.self) { try ledger.transaction { try $0.save(row("/in/b.dcm")) } }
     }
 
     /// Batches get their prefix and client token from their own id.

@@ -1,4 +1,5 @@
 import Foundation
+import ImportPipeline
 import TestSupport
 import Testing
 

@@ -49,26 +49,3 @@ import Testing
     #expect(JobStatus.completed.isTerminal && JobStatus.failed.isTerminal)
 }
 
-/// Jobs stay within the quotas, studies stay whole where they fit, each job has its own
-/// prefix under the run, and the client token is stable for a (data store, run, job).
-@Test func importPlanning() {
-    func files(_ study: String, _ count: Int, size: Int = 100) -> [ImportFile] {
-        (0..<count).map { ImportFile(path: "/d/\(study)/\($0)", relativePath: "\(study)/\($0).dcm", size: size,
-                                     studyInstanceUID: study, seriesInstanceUID: "\(study).1", sopInstanceUID: "\(study).1.\($0)") }
-    }
-    let all = files("1.1", 2) + files("1.2", 2) + files("1.3", 7)
-    let plans = ImportPlanner.plan(all, runId: "RUN", prefix: "in", maxFiles: 4, maxBytes: 10_000)
-    #expect(plans.allSatisfy { $0.files.count <= 4 })
-    #expect(plans.map(\.files.count).reduce(0, +) == all.count)
-    #expect(plans[0].studies == ["1.1", "1.2"])  // two small studies share a job
-    #expect(plans.filter { $0.studies.contains("1.3") }.count == 2)  // the big one is split
-    #expect(plans[0].prefix == "in/RUN/job-0001/" && plans[0].key(of: plans[0].files[0]) == "in/RUN/job-0001/1.1/0.dcm")
-    let bySize = ImportPlanner.plan(files("2.1", 5, size: 400), runId: "R", prefix: "", maxFiles: 100, maxBytes: 1_000)
-    #expect(bySize.allSatisfy { $0.bytes <= 1_000 } && bySize.count == 3)
-    let token = ImportPlanner.clientToken(datastoreId: "d", runId: "RUN", job: 1)
-    #expect(token == ImportPlanner.clientToken(datastoreId: "d", runId: "RUN", job: 1))
-    #expect(token != ImportPlanner.clientToken(datastoreId: "d", runId: "RUN", job: 2))
-    #expect(token.count <= 64 && token.allSatisfy { $0.isHexDigit })
-    #expect(Importer.expandedOutput("s3://b/o", datastoreId: "D", jobId: "J") == "s3://b/o/D-DicomImport-J/")
-    #expect(Importer.expandedOutput("s3://b/o/D-DicomImport-J/", datastoreId: "D", jobId: "J") == "s3://b/o/D-DicomImport-J/")
-}

@@ -76,15 +76,19 @@ public actor UploadProgress {
 
 /// Where an uploader records its progress as it goes (the sync ledger), so a run
 /// killed at any moment can be resumed from what was acknowledged.
+///
+/// Recording methods throw when the journal cannot write (a full disk, a broken
+/// ledger): the uploader then begins no further file, and `upload` rethrows the error
+/// once the files under way have ended, so nothing is acknowledged that was not recorded.
 public protocol UploadJournal: Sendable {
     /// The multipart upload recorded for this file, to resume (confirmed with ListParts).
-    func openUpload(path: String, key: String) async -> String?
+    func openUpload(path: String, key: String) async throws -> String?
     /// CreateMultipartUpload answered.
-    func multipartCreated(path: String, key: String, uploadId: String) async
+    func multipartCreated(path: String, key: String, uploadId: String) async throws
     /// A part is in S3 (sent now, or found by ListParts with the same size and MD5).
-    func partUploaded(path: String, key: String, uploadId: String, part: S3Part) async
+    func partUploaded(path: String, key: String, uploadId: String, part: S3Part) async throws
     /// The file's upload ended: its object is complete, or it failed (and any upload was aborted).
-    func fileFinished(_ result: FolderUploader.Result) async
+    func fileFinished(_ result: FolderUploader.Result) async throws
     /// True once the run should start no more files (SIGTERM): those not begun are left as they are.
     var stopRequested: Bool { get }
 }
@@ -113,6 +117,23 @@ public struct FolderUploader: Sendable {
         public let error: String?
     }
 
+    /// One file to upload.
+    public struct Item: Sendable {
+        /// The local path.
+        public let path: String
+        /// The object key.
+        public let key: String
+        /// The file's whole-object checksum (base64, in the client's algorithm), taken
+        /// when it was read; sent as is so the bytes are not checksummed again (PutObject only).
+        public let checksum: String?
+        /// Creates an item.
+        public init(path: String, key: String, checksum: String? = nil) {
+            self.path = path
+            self.key = key
+            self.checksum = checksum
+        }
+    }
+
     /// Creates an uploader (defaults: 10 in flight, multipart from 16 MiB, 8 MiB parts).
     public init(client: S3Client, concurrency: Int = 10, multipartThreshold: Int = 16 << 20, partSize: Int = 8 << 20) {
         self.client = client
@@ -129,33 +150,60 @@ public struct FolderUploader: Sendable {
     }
 
     /// Uploads `files` (path → key). Failures are reported per file; the others go on.
-    /// With a `journal`, open multipart uploads come from it (not from a listing) and
-    /// every created upload, part and finished file is reported to it as it happens.
     public func upload(_ files: [(path: String, key: String)], bucket: String,
-                       progress report: (@Sendable (String) -> Void)? = nil, interactive: Bool = false,
-                       journal: (any UploadJournal)? = nil) async -> [Result] {
+                       progress report: (@Sendable (String) -> Void)? = nil, interactive: Bool = false) async -> [Result] {
+        await run(files.map { Item(path: $0.path, key: $0.key) }, bucket: bucket, progress: report, interactive: interactive,
+                  journal: nil).results
+    }
+
+    /// Uploads `items`, reporting every created upload, part and finished file to
+    /// `journal` as it happens; open multipart uploads come from it (not from a listing).
+    /// - Throws: the first error the journal threw, after the files under way ended.
+    public func upload(_ items: [Item], bucket: String, progress report: (@Sendable (String) -> Void)? = nil,
+                       interactive: Bool = false, journal: (any UploadJournal)?) async throws -> [Result] {
+        let (results, failure) = await run(items, bucket: bucket, progress: report, interactive: interactive, journal: journal)
+        if let failure { throw failure }
+        return results
+    }
+
+    /// The first journal failure of a run; once set, no further file is begun.
+    private final class JournalFailure: @unchecked Sendable {
+        // @unchecked: one optional under a lock.
+        private let lock = NSLock()
+        private var error: Error?
+        var value: Error? { lock.withLock { error } }
+        func set(_ e: Error) { lock.withLock { if error == nil { error = e } } }
+    }
+
+    private func run(_ files: [Item], bucket: String, progress report: (@Sendable (String) -> Void)?, interactive: Bool,
+                     journal: (any UploadJournal)?) async -> (results: [Result], failure: Error?) {
         let sizes = files.map { (try? FileManager.default.attributesOfItem(atPath: $0.path)[.size] as? Int) ?? 0 }
         let progress = UploadProgress(totalFiles: files.count, totalBytes: sizes.reduce(0, +), interactive: interactive, report: report)
         let permits = AsyncSemaphore(concurrency)
         let fileSlots = AsyncSemaphore(concurrency)
+        let failure = JournalFailure()
         var open: [String: [String]] = [:]
         if let journal {
-            for f in files { if let id = await journal.openUpload(path: f.path, key: f.key) { open[f.key] = [id] } }
+            do {
+                for f in files { if let id = try await journal.openUpload(path: f.path, key: f.key) { open[f.key] = [id] } }
+            } catch {
+                return ([], error)
+            }
         } else {
-            open = await unfinishedUploads(files, sizes: sizes, bucket: bucket)
+            open = await unfinishedUploads(files.map { ($0.path, $0.key) }, sizes: sizes, bucket: bucket)
         }
         let pending = open
-        return await withTaskGroup(of: (Int, Result).self) { group in
+        let results = await withTaskGroup(of: (Int, Result).self) { group in
             for (i, file) in files.enumerated() {
                 await fileSlots.acquire()
-                if journal?.stopRequested == true {
+                if journal?.stopRequested == true || failure.value != nil {
                     await fileSlots.release()
                     break
                 }
                 group.addTask {
-                    let r = await uploadOne(file.path, key: file.key, index: i, bucket: bucket, unfinished: pending[file.key] ?? [],
-                                            permits: permits, progress: progress, journal: journal)
-                    await journal?.fileFinished(r)
+                    let r = await uploadOne(file, index: i, bucket: bucket, unfinished: pending[file.key] ?? [],
+                                            permits: permits, progress: progress, journal: journal, failure: failure)
+                    do { try await journal?.fileFinished(r) } catch { failure.set(error) }
                     await fileSlots.release()
                     await progress.fileDone()
                     return (i, r)
@@ -165,6 +213,7 @@ public struct FolderUploader: Sendable {
             for await (i, r) in group { results[i] = r }
             return results.compactMap { $0 }
         }
+        return (results, failure.value)
     }
 
     /// Multipart uploads left open under the keys' common prefix by an earlier,
@@ -183,8 +232,9 @@ public struct FolderUploader: Sendable {
         return out
     }
 
-    private func uploadOne(_ path: String, key: String, index: Int, bucket: String, unfinished: [String],
-                           permits: AsyncSemaphore, progress: UploadProgress, journal: (any UploadJournal)?) async -> Result {
+    private func uploadOne(_ item: Item, index: Int, bucket: String, unfinished: [String], permits: AsyncSemaphore,
+                           progress: UploadProgress, journal: (any UploadJournal)?, failure: JournalFailure) async -> Result {
+        let path = item.path, key = item.key
         var size = 0
         do {
             let file = try FileBytes(path: path)
@@ -192,7 +242,8 @@ public struct FolderUploader: Sendable {
             if file.size < multipartThreshold {
                 await permits.acquire(priority: index)
                 do {
-                    try await client.putObject(bucket: bucket, key: key, buffer: try file.read(offset: 0, count: file.size))
+                    try await client.putObject(bucket: bucket, key: key, buffer: try file.read(offset: 0, count: file.size),
+                                               checksum: item.checksum)
                 } catch {
                     await permits.release()
                     throw error
@@ -201,7 +252,7 @@ public struct FolderUploader: Sendable {
                 await progress.add(bytes: file.size)
             } else {
                 try await multipart(file, key: key, index: index, bucket: bucket, unfinished: unfinished,
-                                    permits: permits, progress: progress, journal: journal)
+                                    permits: permits, progress: progress, journal: journal, failure: failure)
             }
             return Result(path: path, key: key, size: size, error: nil)
         } catch {
@@ -215,7 +266,8 @@ public struct FolderUploader: Sendable {
     /// same size and MD5 (their ETag) are kept, the rest sent; other open uploads of
     /// the key are aborted.
     private func multipart(_ file: borrowing FileBytes, key: String, index: Int, bucket: String, unfinished: [String],
-                           permits: AsyncSemaphore, progress: UploadProgress, journal: (any UploadJournal)?) async throws {
+                           permits: AsyncSemaphore, progress: UploadProgress, journal: (any UploadJournal)?,
+                           failure: JournalFailure) async throws {
         let size = Self.partSize(for: file.size, preferred: partSize)
         let total = file.size, path = file.path
         // Keep the open upload with the most parts; abort the others.
@@ -232,7 +284,13 @@ public struct FolderUploader: Sendable {
         for p in kept?.parts ?? [] { existing[p.number] = p }
         if uploadId.isEmpty {
             uploadId = try await client.createMultipartUpload(bucket: bucket, key: key)
-            await journal?.multipartCreated(path: path, key: key, uploadId: uploadId)
+            do {
+                try await journal?.multipartCreated(path: path, key: key, uploadId: uploadId)
+            } catch {
+                failure.set(error)
+                try? await client.abortMultipartUpload(bucket: bucket, key: key, uploadId: uploadId)
+                throw error
+            }
         } else {
             client.debug?("resuming the multipart upload of \(key): \(existing.count) part(s) already there")
         }
@@ -252,7 +310,12 @@ public struct FolderUploader: Sendable {
                             } else {
                                 part = try await client.uploadPart(bucket: bucket, key: key, uploadId: id, number: n + 1, buffer: body)
                             }
-                            await journal?.partUploaded(path: path, key: key, uploadId: id, part: part)
+                            do {
+                                try await journal?.partUploaded(path: path, key: key, uploadId: id, part: part)
+                            } catch {
+                                failure.set(error)
+                                throw error
+                            }
                             await permits.release()
                             await progress.add(bytes: length)
                             return part

@@ -7,6 +7,8 @@ public enum S3Setup {
     public struct SetupError: Error, CustomStringConvertible, Sendable {
         /// The reason, for the user.
         public let description: String
+        /// An error with this reason.
+        public init(description: String) { self.description = description }
     }
 
     /// Splits `s3://bucket/prefix` into bucket and prefix (without leading slash; a trailing slash kept).
@@ -37,6 +39,15 @@ public enum S3Setup {
         guard let region else {
             throw SetupError(description: "no region: pass --region, set AWS_REGION, or add region to the profile (instance metadata had none)")
         }
+        return try makeClient(endpointURL: endpointURL, region: region, connections: connections, checksumAlgorithm: checksumAlgorithm,
+                              credentials: { try await provider.credentials() }, debug: debug)
+    }
+
+    /// A client for `endpointURL` (path-style) or AWS S3 in `region` (virtual-hosted),
+    /// signing with `credentials` (a provider shared with other services' clients).
+    public static func makeClient(endpointURL: String?, region: String, connections: Int, checksumAlgorithm: ChecksumAlgorithm = .crc32c,
+                                  credentials: @escaping @Sendable () async throws -> AWSCredentials,
+                                  debug: (@Sendable (String) -> Void)? = nil) throws -> S3Client {
         let endpoint: Endpoint
         if let endpointURL {
             guard let e = Endpoint(endpointURL) else { throw SetupError(description: "\(endpointURL): not an http(s) URL") }
@@ -45,8 +56,7 @@ public enum S3Setup {
             endpoint = Endpoint(scheme: "https", host: "s3.\(region).amazonaws.com")
         }
         let make: @Sendable (Endpoint, String) -> AWSTransport = { e, region in
-            AWSTransport(endpoint: e, region: region, service: "s3", connections: connections,
-                         credentials: { try await provider.credentials() }, debug: debug)
+            AWSTransport(endpoint: e, region: region, service: "s3", connections: connections, credentials: credentials, debug: debug)
         }
         return S3Client(transport: make(endpoint, region), pathStyle: endpointURL != nil, checksumAlgorithm: checksumAlgorithm,
                         debug: debug, makeTransport: make)
@@ -56,12 +66,7 @@ public enum S3Setup {
     public static func makeClient(endpointURL: String, region: String, credentials: AWSCredentials, connections: Int,
                                   checksumAlgorithm: ChecksumAlgorithm = .crc32c,
                                   debug: (@Sendable (String) -> Void)? = nil) throws -> S3Client {
-        guard let endpoint = Endpoint(endpointURL) else { throw SetupError(description: "\(endpointURL): not an http(s) URL") }
-        let make: @Sendable (Endpoint, String) -> AWSTransport = { e, region in
-            AWSTransport(endpoint: e, region: region, service: "s3", connections: connections,
-                         credentials: { credentials }, debug: debug)
-        }
-        return S3Client(transport: make(endpoint, region), pathStyle: true, checksumAlgorithm: checksumAlgorithm,
-                        debug: debug, makeTransport: make)
+        try makeClient(endpointURL: endpointURL, region: region, connections: connections, checksumAlgorithm: checksumAlgorithm,
+                       credentials: { credentials }, debug: debug)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Uploader
 
 /// Follows import jobs to their end, for `import` and `sync` alike: GetDICOMImportJob
 /// for every pending job each round (40 ms apart; the account allows 25 calls/s),

@@ -1,0 +1,74 @@
+import Foundation
+import Uploader
+
+/// The HealthImaging and S3 clients of one run, signing with one credential provider:
+/// one credential chain is resolved (one AssumeRole for a role profile) and refreshed
+/// for both services.
+public struct ServiceClients: Sendable {
+    public let healthImaging: HealthImagingClient
+    public let s3: S3Client
+    /// The region both sign for.
+    public let region: String
+
+    /// Where to connect and as whom.
+    public struct Options: Sendable {
+        public var region: String?
+        public var profile: String?
+        /// A HealthImaging endpoint (e.g. ahi-local's); nil for AWS.
+        public var endpointURL: String?
+        /// An S3 endpoint (path-style); nil for AWS.
+        public var s3EndpointURL: String?
+        public var fips = false
+        public var dualStack = false
+        /// Connections per endpoint.
+        public var connections = 8
+        public var checksumAlgorithm = ChecksumAlgorithm.crc32c
+        public init(region: String? = nil, profile: String? = nil, endpointURL: String? = nil, s3EndpointURL: String? = nil) {
+            self.region = region
+            self.profile = profile
+            self.endpointURL = endpointURL
+            self.s3EndpointURL = s3EndpointURL
+        }
+    }
+
+    public init(healthImaging: HealthImagingClient, s3: S3Client, region: String) {
+        self.healthImaging = healthImaging
+        self.s3 = s3
+        self.region = region
+    }
+
+    /// Resolves the credential chain (`--profile`, environment, shared files, role
+    /// profiles, web identity, container and instance credentials) once, and the region
+    /// (`--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile, instance metadata;
+    /// us-east-1 for a local endpoint), and builds both clients on them.
+    /// - Throws: the chain's error when no credentials can be had (now, not mid-upload),
+    ///   or ``S3Setup/SetupError`` for a missing region or a bad endpoint URL.
+    public static func make(_ o: Options, environment: [String: String] = ProcessInfo.processInfo.environment,
+                            debug: (@Sendable (String) -> Void)? = nil) async throws -> ServiceClients {
+        let chain = CredentialChain(environment: environment, profile: o.profile)
+        let provider = CredentialProvider(chain: chain)
+        let credentials = try await provider.credentials()
+        debug?("credentials: \(credentials)")
+        var region = await resolveRegionIncludingInstanceMetadata(explicit: o.region, environment: environment, profile: chain.profileName)
+        if region == nil, o.endpointURL != nil || o.s3EndpointURL != nil { region = "us-east-1" }  // local servers don't check it
+        guard let region else {
+            throw S3Setup.SetupError(description: "no region: pass --region, set AWS_REGION, or add region to the profile (instance metadata had none)")
+        }
+        let get: @Sendable () async throws -> AWSCredentials = { try await provider.credentials() }
+        let healthImaging = try HealthImagingClient.make(region: region, endpointURL: o.endpointURL, fips: o.fips, dualStack: o.dualStack,
+                                                         connections: o.connections, environment: environment, credentials: get, debug: debug)
+        let s3 = try S3Setup.makeClient(endpointURL: o.s3EndpointURL, region: region, connections: o.connections,
+                                        checksumAlgorithm: o.checksumAlgorithm, credentials: get, debug: debug)
+        return ServiceClients(healthImaging: healthImaging, s3: s3, region: region)
+    }
+
+    /// Clients for a local HealthImaging + S3 on one endpoint (ahi-local), with fixed credentials.
+    public static func local(endpoint: String, credentials: AWSCredentials, connections: Int = 8,
+                             debug: (@Sendable (String) -> Void)? = nil) throws -> ServiceClients {
+        let healthImaging = try HealthImagingClient.make(region: "us-east-1", endpointURL: endpoint, connections: connections,
+                                                         credentials: { credentials }, debug: debug)
+        let s3 = try S3Setup.makeClient(endpointURL: endpoint, region: "us-east-1", credentials: credentials, connections: connections,
+                                        debug: debug)
+        return ServiceClients(healthImaging: healthImaging, s3: s3, region: "us-east-1")
+    }
+}
