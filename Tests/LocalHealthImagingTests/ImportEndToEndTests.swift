@@ -80,6 +80,13 @@ func createDatastoreAndBucket(_ server: AHILocalProcess) async throws -> String 
             #expect(f.status.rawValue == "imported", "\(e.path): \(f.status) \(f.reason ?? "")")
             #expect(f.isPrimary == !e.conflict, "\(e.path)")
         }
+        // The conflicting file's PatientID is named by the cross-file check before anything is sent,
+        // without the value itself (no --show-phi), in the report and the summary.
+        let conflicts = folder.entries.filter(\.conflict).map(\.path)
+        let patient = report.crossFile.filter { $0.code == "study.inconsistent-patient" }
+        #expect(!conflicts.isEmpty && conflicts.allSatisfy { c in patient.contains { $0.paths.last == c } }, "\(report.crossFile)")
+        #expect(!patient.contains { $0.message.contains("OTHER-0002") })
+        #expect(r.out.contains("study.inconsistent-patient") && r.out.contains("cross-file warning"))
         // study-b's 4 files did not fit one job of 3.
         #expect(report.jobs.count >= 3 && report.jobs.allSatisfy { $0.status == "COMPLETED" && $0.files <= 3 })
 
@@ -197,6 +204,16 @@ func localJobs(_ endpoint: String, _ datastore: String) async throws -> [DICOMIm
     let dry = try run(toolPath(), ["import", sample, "--local", "--local-dir", dir.path, "--dry-run", "--no-skip-existing"],
                       environment: ["HOME": dir.path])
     #expect(dry.status == 0 && dry.out.contains("job 1: 6 files"), "\(dry.out)\n\(dry.err)")
+    // Every command that talks to HealthImaging follows with --local on the same data.
+    let verify = try run(toolPath(), ["verify", sample, "--local", "--local-dir", dir.path], environment: ["HOME": dir.path])
+    #expect(verify.status == 0 && verify.out.contains("0 problems") && !verify.out.contains(" 0 frames"), "\(verify.out)\n\(verify.err)")
+    let jobs = try run(toolPath(), ["jobs", "--local", "--local-dir", dir.path, "--output", "json"], environment: ["HOME": dir.path])
+    let listed = try JSONSerialization.jsonObject(with: Data(jobs.out.utf8)) as? [[String: Any]]
+    #expect(jobs.status == 0 && listed?.count == 1 && listed?.first?["jobStatus"] as? String == "COMPLETED", "\(jobs.out)\n\(jobs.err)")
+    let jobId = try #require(listed?.first?["jobId"] as? String)
+    let job = try run(toolPath(), ["job", jobId, "--local", "--local-dir", dir.path, "--output", "json"], environment: ["HOME": dir.path])
+    let summary = (try JSONSerialization.jsonObject(with: Data(job.out.utf8)) as? [String: Any])?["summary"] as? [String: Any]
+    #expect(job.status == 0 && summary?["numberOfImportedFiles"] as? Int == 6, "\(job.out)\n\(job.err)")
 }
 
 /// `ahi-upload jobs` and `ahi-upload job` against ahi-local.

@@ -9,10 +9,13 @@ objects were PUT), and the ledger read with Python's sqlite3.
 
 SCENARIO: crash (SIGKILL at random moments, then the ledger must finish the job
 exactly once), concurrent (two runs at the same time), settle (a file still being
-written; a file changed after import), watch (files dropped while it runs; SIGTERM).
+written; a file changed after import), watch (files dropped while it runs; SIGTERM),
+after (a failed job, an invalid file, --verify, --on-success), shards (four `sync --shard k/4`
+and then four `import --shard k/4` processes at once on one folder).
 Prints what it did; exits 1 with `FAIL: …` on the first broken promise.
 """
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -31,7 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from synthetic import ct_instance  # noqa: E402
 
 p = argparse.ArgumentParser()
-p.add_argument("scenario", choices=["crash", "concurrent", "settle", "watch", "after"])
+p.add_argument("scenario", choices=["crash", "concurrent", "settle", "watch", "after", "shards"])
 p.add_argument("--ahi-upload", required=True)
 p.add_argument("--ahi-local", required=True)
 p.add_argument("--work", required=True)
@@ -438,8 +441,107 @@ def after():
     say("ok: status lists the rejected file with its reason:\n" + r.stdout.strip())
 
 
+def shard_of(study_uid, count):
+    """The shard a study belongs to, computed here independently: the first 8 bytes of SHA-256 of the UID, big-endian, mod N."""
+    return int.from_bytes(hashlib.sha256(study_uid.encode()).digest()[:8], "big") % count
+
+
+def shards():
+    """Four shards started together on one folder of six studies: every instance imported
+    exactly once, each study by one job, each shard's ledger holding only its studies;
+    then the same with four `import --shard` processes on a second folder."""
+    n_shards = 4
+    studies = {}
+    for st in range(1, 7):
+        for se in (1, 2):
+            for n in (1, 2):
+                ds = instance(20 + st, se, n, seed=st)
+                drop(ds, f"study{st}/series{se}/IM{n}.dcm")
+                studies[ds.SOPInstanceUID] = ds.StudyInstanceUID
+    owners = {shard_of(u, n_shards) for u in set(studies.values())}
+    say(f"six studies over shards {sorted(owners)}")
+
+    def base(k, kind):
+        st = f"{state}-{k}"
+        a = sync_args(["--shard", f"{k}/{n_shards}"])
+        return [x if x != state else st for x in a]
+
+    procs = [subprocess.Popen(base(k, "sync"), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for k in range(n_shards)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    for k, (p, (out, err)) in enumerate(zip(procs, outs)):
+        if p.returncode != 0:
+            fail(f"sync --shard {k}/{n_shards}: exit {p.returncode}: {out[-500:]} {err[-1500:]}")
+    throttled = sum(err.count("throttled") for _, err in outs)
+    stored = stored_instances()
+    jobs_per_study = {}
+    for sop, study in studies.items():
+        got = stored.get(sop, [])
+        if len(got) != 1 or len(got[0][1]) != 1:
+            fail(f"shards: {sop} is in {len(got)} image sets / written by {got[0][1] if got else []}, expected exactly once")
+        jobs_per_study.setdefault(study, set()).update(got[0][1])
+    split = {s: j for s, j in jobs_per_study.items() if len(j) != 1}
+    if split:
+        fail(f"shards: studies imported by more than one job: {split}")
+    seen = set()
+    for k in range(n_shards):
+        db = sqlite3.connect(f"file:{state}-{k}/ledger.sqlite?mode=ro", uri=True)
+        rows = db.execute("SELECT study_instance_uid, state FROM files").fetchall()
+        db.close()
+        mine = {r[0] for r in rows}
+        wrong = {u for u in mine if u is None or shard_of(u, n_shards) != k}
+        if wrong:
+            fail(f"shards: ledger {k} holds studies of other shards (or unread files): {sorted(map(str, wrong))}")
+        if any(r[1] != "imported" for r in rows):
+            fail(f"shards: ledger {k} has unfinished rows: {rows}")
+        if mine & seen:
+            fail(f"shards: a study is in two ledgers: {mine & seen}")
+        seen |= mine
+    if seen != set(studies.values()):
+        fail(f"shards: studies in no ledger: {set(studies.values()) - seen}")
+    say(f"ok: sync: {len(studies)} instances of 6 studies, each imported exactly once, each study by one job, "
+        f"each of the 4 ledgers holding only its own studies (StartDICOMImportJob throttled {throttled} times, waited out)")
+
+    # The same with `import --shard`, into the same data store, from a second folder.
+    second = os.path.join(args.work, "incoming-import")
+    imported = {}
+    for st in range(1, 7):
+        for n in (1, 2, 3):
+            ds = instance(40 + st, 1, n, seed=st)
+            path = os.path.join(second, f"s{st}/IM{n}.dcm")
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            ds.save_as(path, enforce_file_format=True)
+            imported[ds.SOPInstanceUID] = ds.StudyInstanceUID
+    cmd = [args.ahi_upload, second, "--datastore", datastore, "--bucket", BUCKET, "--role-arn", "arn:aws:iam::123456789012:role/ahi",
+           "--endpoint-url", endpoint, "--s3-endpoint-url", endpoint, "--region", "us-east-1", "--output", "json"]
+    procs = [subprocess.Popen(cmd + ["--shard", f"{k}/{n_shards}"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for k in range(n_shards)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    reported = set()
+    for k, (p, (out, err)) in enumerate(zip(procs, outs)):
+        if p.returncode != 0:
+            fail(f"import --shard {k}/{n_shards}: exit {p.returncode}: {out[-500:]} {err[-1500:]}")
+        report = json.loads(out)
+        if report.get("shard") != f"{k}/{n_shards}":
+            fail(f"import --shard {k}: the report says shard {report.get('shard')}")
+        for f in report["files"]:
+            if f["status"] != "imported" or shard_of(f["studyInstanceUID"], n_shards) != k:
+                fail(f"import --shard {k}: {f}")
+            if f["path"] in reported:
+                fail(f"import: {f['path']} reported by two shards")
+            reported.add(f["path"])
+    if len(reported) != len(imported):
+        fail(f"import: {len(reported)} files reported by the shards, {len(imported)} in the folder")
+    stored = stored_instances()
+    for sop, study in imported.items():
+        got = stored.get(sop, [])
+        if len(got) != 1 or len(got[0][1]) != 1:
+            fail(f"import shards: {sop}: {got}")
+    say(f"ok: import: {len(imported)} instances over 4 shards, each reported by its own shard and imported exactly once")
+
+
 try:
-    {"after": after, "crash": crash, "concurrent": concurrent, "settle": settle, "watch": watch}[args.scenario]()
+    {"after": after, "crash": crash, "concurrent": concurrent, "settle": settle, "watch": watch, "shards": shards}[args.scenario]()
 finally:
     server.kill()
     server.wait()

@@ -59,4 +59,14 @@ func runScenario(_ name: String, extra: [String] = []) async throws -> (status: 
         let r = try await runScenario("after")
         #expect(r.status == 0, "\(r.output.suffix(3000))")
     }
+
+    /// Four `sync --shard k/4` processes at once on one folder of six studies, then four
+    /// `import --shard k/4`: every instance imported exactly once, no study split across
+    /// jobs, each shard's ledger holds only its studies (judged by a Python reimplementation
+    /// of the split), the shards survive each other's StartDICOMImportJob throttling.
+    @Test(.timeLimit(.minutes(10))) func shardsSplitAFolderByStudy() async throws {
+        let r = try await runScenario("shards")
+        #expect(r.status == 0, "\(r.output.suffix(3000))")
+        #expect(r.output.contains("ok: sync:") && r.output.contains("ok: import:"))
+    }
 }
