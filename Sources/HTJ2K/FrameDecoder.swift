@@ -14,8 +14,8 @@ public enum FrameDecoder {
 
         /// Reads the Image Pixel module; nil when Rows/Columns/BitsAllocated are missing.
         public init?(_ ds: DataSet) {
-            func int(_ t: UInt32) -> Int? {
-                guard let e = ds[Tag(t)] else { return nil }
+            func int(_ t: Tag) -> Int? {
+                guard let e = ds[t] else { return nil }
                 switch ds.value(of: e) {
                 case .unsigned(let v): return v.first.map { Int(truncatingIfNeeded: $0) }
                 case .integers(let v): return v.first.map { Int(truncatingIfNeeded: $0) }
@@ -23,15 +23,15 @@ public enum FrameDecoder {
                 default: return nil
                 }
             }
-            guard let rows = int(0x0028_0010), let columns = int(0x0028_0011), let allocated = int(0x0028_0100),
+            guard let rows = int(.rows), let columns = int(.columns), let allocated = int(.bitsAllocated),
                   rows > 0, columns > 0 else { return nil }
             self.rows = rows
             self.columns = columns
-            samplesPerPixel = int(0x0028_0002) ?? 1
+            samplesPerPixel = int(.samplesPerPixel) ?? 1
             bitsAllocated = allocated
-            bitsStored = int(0x0028_0101) ?? allocated
-            isSigned = int(0x0028_0103) == 1
-            planar = int(0x0028_0006) == 1
+            bitsStored = int(.bitsStored) ?? allocated
+            isSigned = int(.pixelRepresentation) == 1
+            planar = int(.planarConfiguration) == 1
         }
     }
 
@@ -41,20 +41,18 @@ public enum FrameDecoder {
         guard let px = ImagePixel(ds) else { throw .unsupported("no Rows/Columns/BitsAllocated") }
         var bytes: [UInt8] = []
         for r in frame.ranges { bytes += ds.storage.copyBytes(r) }
-        let uid = file.transferSyntax.uid
-        switch uid {
-        case _ where !file.transferSyntax.isEncapsulated:
-            return try native(bytes, px, littleEndian: ds.isLittleEndian)
-        case "1.2.840.10008.1.2.5":
+        let syntax = file.transferSyntax
+        if !syntax.isEncapsulated { return try native(bytes, px, littleEndian: ds.isLittleEndian) }
+        switch syntax.codec {
+        case .rle:
             return try native(try rle(bytes, px), px, littleEndian: true, planarOverride: true)
-        case "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81":
+        case .jpegLS:
             let (samples, planar) = try jpegLS(bytes)
             return try native(samples, px, littleEndian: true, planarOverride: planar)
-        case "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.92", "1.2.840.10008.1.2.4.93",
-             "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203":
+        case .jpeg2000, .jpeg2000MultiComponent, .htj2k:
             return try J2KDecoder.decode(bytes)
-        default:
-            throw .unsupported("pixel data in \(file.transferSyntax.name)")
+        case .native, .jpegBaseline, .jpegExtended, .jpegLossless, .jpegXL, .mpeg2, .h264, .hevc, .jpipReferenced, .other:
+            throw .unsupported("pixel data in \(syntax.name)")
         }
     }
 

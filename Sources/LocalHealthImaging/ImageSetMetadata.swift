@@ -39,7 +39,7 @@ enum ImageSetMetadata {
         for e in file.dataSet.elements {
             let key = e.keyword ?? e.tag.jsonKey
             if e.keyword == nil { vrs[key] = e.vr.rawValue }
-            let value: Any = e.tag == Tag(0x7FE0_0010) ? NSNull() : json(e, in: file.dataSet)
+            let value: Any = e.tag == .pixelData ? NSNull() : json(e, in: file.dataSet)
             switch level(of: key, tag: e.tag) {
             case .patient: p[key] = value
             case .study: st[key] = value
@@ -48,7 +48,7 @@ enum ImageSetMetadata {
             }
         }
         i["TransferSyntaxUID"] = file.transferSyntax.uid
-        if let v = file.meta[Tag(0x0002_0001)] { i["FileMetaInformationVersion"] = Base64.encode(Array(file.meta.bytes(of: v))) }
+        if let v = file.meta[.fileMetaInformationVersion] { i["FileMetaInformationVersion"] = Base64.encode(Array(file.meta.bytes(of: v))) }
         return (p, st, se, i, vrs)
     }
 

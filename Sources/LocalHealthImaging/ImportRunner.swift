@@ -121,8 +121,8 @@ struct ImportRunner: Sendable {
         let errors = Validator.validate(file).filter { $0.severity == .error }
         if let first = errors.first { return .failed("ValidationException", first.message) }
         let ds = file.dataSet
-        guard let study = ds.string(Tag(0x0020_000D)), let series = ds.string(Tag(0x0020_000E)),
-              let sop = ds.string(Tag(0x0008_0018)) else {
+        guard let study = ds.string(.studyInstanceUID), let series = ds.string(.seriesInstanceUID),
+              let sop = ds.string(.sopInstanceUID) else {
             return .failed("ValidationException", "DICOM attributes does not exist")
         }
         let levels = ImageSetMetadata.split(file)
@@ -132,10 +132,10 @@ struct ImportRunner: Sendable {
         var frames: [HealthImagingStore.Frame] = []
         var warnings: [[String: Any]] = []
         var stored = file.transferSyntax.uid
-        if ds.contains(Tag(0x7FE0_0010)) {
+        if ds.contains(.pixelData) {
             do {
-                let transcode = Self.transcodedSyntaxes.contains(file.transferSyntax.uid)
-                if transcode { stored = Self.htj2kRPCL }
+                let transcode = Self.transcodes(file.transferSyntax)
+                if transcode { stored = TransferSyntax.htj2kLosslessRPCL.uid }
                 for f in try file.frames() {
                     frames.append(try await storeFrame(file, f, transcode: transcode, warnings: &warnings))
                 }
@@ -153,14 +153,18 @@ struct ImportRunner: Sendable {
         return .imported(setId, primary, version, warnings)
     }
 
-    /// HTJ2K Lossless RPCL, what HealthImaging stores lossless sources as.
-    static let htj2kRPCL = "1.2.840.10008.1.2.4.202"
-
-    /// Lossless sources HealthImaging transcodes (the others are retained as received).
-    static let transcodedSyntaxes: Set<String> = [
-        "1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.5",
-        "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202",
-    ]
+    /// True when a file in `syntax` is stored transcoded to HTJ2K Lossless RPCL; the
+    /// others are retained as received. HealthImaging transcodes every syntax the
+    /// registry marks `.transcoded`; of those, ahi-local transcodes the native, RLE,
+    /// JPEG 2000 and HTJ2K ones, and keeps JPEG (which `FrameDecoder` cannot decode),
+    /// JPEG-LS and JPEG 2000 Part 2 sources as received.
+    static func transcodes(_ syntax: TransferSyntax) -> Bool {
+        guard syntax.healthImagingImport == .transcoded else { return false }
+        switch syntax.codec {
+        case .native, .rle, .jpeg2000, .htj2k: return true
+        default: return false
+        }
+    }
 
     /// Stores one frame: lossless sources transcoded to HTJ2K RPCL with the CRC-32 of the decoded
     /// pixels at every resolution level (smallest first); others as received, with the

@@ -282,13 +282,13 @@ struct MedicalImagingAPI: Sendable {
     }
 
     /// Content-Type by stored transfer syntax (the model's GetImageFrame documentation).
-    static func contentType(_ ts: String) -> String {
-        switch ts {
-        case "1.2.840.10008.1.2.4.50": return "image/jpeg"
-        case "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91": return "image/j2c"
-        case "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202": return "image/jph"
-        case "1.2.840.10008.1.2.4.203": return "image/jphc"
-        case "1.2.840.10008.1.2.4.112": return "image/jxl"
+    static func contentType(_ uid: String) -> String {
+        let syntax = TransferSyntax.forUID(uid)
+        switch syntax.codec {
+        case .jpegBaseline: return "image/jpeg"
+        case .jpeg2000: return "image/j2c"
+        case .htj2k: return syntax.isLossless ? "image/jph" : "image/jphc"
+        case .jpegXL: return "image/jxl"
         default: return "application/octet-stream"
         }
     }

@@ -13,7 +13,7 @@ import TestSupport
         let f = try DICOMFile.read(path: fixture(name))
         #expect(f.transferSyntax.uid == uid, "\(name)")
         #expect(f.dataSet.int(.rows) == 64 && f.dataSet.int(.columns) == 64)
-        #expect(f.dataSet.int(Tag(0x0028_0106)) == le.dataSet.int(Tag(0x0028_0106)), "\(name) SmallestImagePixelValue")
+        #expect(f.dataSet.int(.smallestImagePixelValue) == le.dataSet.int(.smallestImagePixelValue), "\(name) SmallestImagePixelValue")
         var pixels = frameBytes(try #require(f.frames().first), in: f.dataSet.storage)
         if uid.hasSuffix(".2.2") {
             pixels = stride(from: 0, to: pixels.count, by: 2).flatMap { [pixels[$0 + 1], pixels[$0]] }
@@ -88,17 +88,17 @@ func compareFramesWithPydicom(_ paths: [String]) throws {
     for name in ["nested_private.dcm", "nested_private_implicit.dcm"] {
         let f = try DICOMFile.read(path: fixture(name))
         #expect(f.diagnostics.isEmpty, "\(name): \(f.diagnostics)")
-        let evidence = try #require(f.dataSet[Tag(0x0008_9092)]?.items?.first)
-        let source = try #require(evidence[Tag(0x0008_2112)]?.items)
+        let evidence = try #require(f.dataSet[.referencedImageEvidenceSequence]?.items?.first)
+        let source = try #require(evidence[.sourceImageSequence]?.items)
         #expect(source.count == 2)
-        #expect(source[1][Tag(0x0040_A170)]?.items?.first?.string(Tag(0x0008_0100)) == "121327")
+        #expect(source[1][.purposeOfReferenceCodeSequence]?.items?.first?.string(.codeValue) == "121327")
         #expect(f.dataSet.string(Tag(0x0019_0010)) == "AHI FIXTURE CREATOR")
         #expect(f.dataSet.string(Tag(0x0019_1001)) == "private text" || name.contains("implicit"))
     }
     let utf8 = try DICOMFile.read(path: fixture("charset_utf8.dcm"))
-    #expect(utf8.dataSet.string(Tag(0x0010_0010)) == "Müller^Jürgen=ミュラー^ユルゲン")
+    #expect(utf8.dataSet.string(.patientName) == "Müller^Jürgen=ミュラー^ユルゲン")
     let jp = try DICOMFile.read(path: fixture("charset_iso2022_jp.dcm"))
-    #expect(jp.dataSet.string(Tag(0x0010_0010)) == "Yamada^Tarou=山田^太郎=やまだ^たろう")
+    #expect(jp.dataSet.string(.patientName) == "Yamada^Tarou=山田^太郎=やまだ^たろう")
     let latin = try DICOMFile.read(path: fixture("charset_latin1.dcm"))
-    #expect(latin.dataSet.string(Tag(0x0008_0080)) == "Hôpital Général")
+    #expect(latin.dataSet.string(.institutionName) == "Hôpital Général")
 }

@@ -58,36 +58,36 @@ func everyVRReadsBack(syntax: String, explicit: Bool, little: Bool) throws {
     let ds = file.dataSet
     #expect(file.diagnostics.isEmpty, "\(file.diagnostics)")
 
-    #expect(ds.strings(of: try #require(ds[Tag(0x0008_0008)])) == ["ORIGINAL", "PRIMARY"])
-    #expect(ds.string(Tag(0x0008_0054)) == "AETITLE")
-    #expect(ds.string(Tag(0x0008_0030)) == "120000.5")
-    #expect(ds.string(Tag(0x0008_0120)) == "http://example.org/x?a=1\\2")
-    #expect(ds.string(Tag(0x0020_4000)) == "line one\\with backslash")
-    guard case .personNames(let names) = ds.value(of: try #require(ds[Tag(0x0008_0090)])) else {
+    #expect(ds.strings(of: try #require(ds[.imageType])) == ["ORIGINAL", "PRIMARY"])
+    #expect(ds.string(.retrieveAETitle) == "AETITLE")
+    #expect(ds.string(.studyTime) == "120000.5")
+    #expect(ds.string(.urnCodeValue) == "http://example.org/x?a=1\\2")
+    #expect(ds.string(.imageComments) == "line one\\with backslash")
+    guard case .personNames(let names) = ds.value(of: try #require(ds[.referringPhysicianName])) else {
         Issue.record("PN"); return
     }
     #expect(names.first?.alphabetic == "Müller^Hans")
     #expect(names.first?.ideographic == "ミュラー^ハンス")
     #expect(names.first?.groupCount == 3)
-    #expect(ds.doubles(Tag(0x0018_0050)) == [2.5, -1000])
-    #expect(ds.int(Tag(0x0020_0013)) == 12)
-    #expect(ds.int(Tag(0x0028_0010)) == 512)
-    #expect(ds.int(Tag(0x0028_0106)) == -1024)  // implicit: "US or SS" resolved by PixelRepresentation 1
-    #expect(ds[Tag(0x0028_0106)]?.vr == .SS)
-    guard case .tags(let tags) = ds.value(of: try #require(ds[Tag(0x0028_0009)])) else { Issue.record("AT"); return }
-    #expect(tags == [Tag(0x0018_1063), Tag(0x0020_0013)])
-    #expect(ds.doubles(Tag(0x0018_6020)) == [-5, 7])
-    #expect(ds.int(Tag(0x0040_A132)) == 3_000_000_000)
-    #expect(ds.doubles(Tag(0x0040_A161)) == [2.75, -0.125])
-    #expect(ds.doubles(Tag(0x0010_9431)) == [1.5])
-    guard case .unsigned(let uv) = ds.value(of: try #require(ds[Tag(0x0008_040C)])) else { Issue.record("UV"); return }
+    #expect(ds.doubles(.sliceThickness) == [2.5, -1000])
+    #expect(ds.int(.instanceNumber) == 12)
+    #expect(ds.int(.rows) == 512)
+    #expect(ds.int(.smallestImagePixelValue) == -1024)  // implicit: "US or SS" resolved by PixelRepresentation 1
+    #expect(ds[.smallestImagePixelValue]?.vr == .SS)
+    guard case .tags(let tags) = ds.value(of: try #require(ds[.frameIncrementPointer])) else { Issue.record("AT"); return }
+    #expect(tags == [.frameTime, .instanceNumber])
+    #expect(ds.doubles(.referencePixelX0) == [-5, 7])
+    #expect(ds.int(.referencedSamplePositions) == 3_000_000_000)
+    #expect(ds.doubles(.floatingPointValue) == [2.75, -0.125])
+    #expect(ds.doubles(.examinedBodyThickness) == [1.5])
+    guard case .unsigned(let uv) = ds.value(of: try #require(ds[.fileOffsetInContainer])) else { Issue.record("UV"); return }
     #expect(uv == [UInt64.max])
-    #expect(ds.int(Tag(0x0072_0082)) == -9)
+    #expect(ds.int(.selectorSVValue) == -9)
     for (t, vr) in [(0x0042_0011, VR.OB), (0x0066_0023, .OW), (0x0066_0016, .OF), (0x0066_0022, .OD),
                     (0x0066_0040, .OL), (0x0072_0081, .OV), (0x7FE1_1001, .UN)] as [(UInt32, VR)] {
         #expect(ds[Tag(t)]?.vr == vr, "\(Tag(t))")
     }
-    #expect(Array(ds.bytes(of: try #require(ds[Tag(0x0042_0011)]))) == [1, 2, 3, 4])
+    #expect(Array(ds.bytes(of: try #require(ds[.encapsulatedDocument]))) == [1, 2, 3, 4])
     #expect(ds[Tag(0x7FE1_0010)]?.vr == .LO)  // private creator
     #expect(file.transferSyntax.uid == syntax)
 }
@@ -111,15 +111,15 @@ func sequencesOfEveryShape(explicit: Bool) throws {
     w.element(0x0008_1199, "SQ", [])  // empty sequence
     let bytes = part10(transferSyntax: explicit ? explicitLE : implicitLE, body: w.bytes)
     let file = try DICOMFile.read(bytes: bytes)
-    let seq = try #require(file.dataSet[Tag(0x0008_1140)])
+    let seq = try #require(file.dataSet[.referencedImageSequence])
     #expect(seq.isUndefinedLength)
     let items = try #require(seq.items)
     #expect(items.count == 2)
     #expect(items[0].isUndefinedLength)
     #expect(items[1].elements.isEmpty)
-    let nested = try #require(items[0][Tag(0x0040_A730)]?.items)
-    #expect(nested.first?.string(Tag(0x0008_1150)) == "1.2.3")
-    #expect(file.dataSet[Tag(0x0008_1199)]?.items?.count == 0)
+    let nested = try #require(items[0][.contentSequence]?.items)
+    #expect(nested.first?.string(.referencedSOPClassUID) == "1.2.3")
+    #expect(file.dataSet[.referencedSOPSequence]?.items?.count == 0)
 }
 
 /// A sequence nested deeper than the guard is an error, never a stack overflow.
@@ -145,8 +145,8 @@ func sequencesOfEveryShape(explicit: Bool) throws {
     w.element(0x7FE0_0010, "OB", [0, 0], length: 0xFFFF_FFF0)
     let bytes = part10(transferSyntax: explicitLE, body: w.bytes)
     let file = try DICOMFile.read(bytes: bytes)
-    #expect(file.diagnostics.contains { $0.code == "length.past-end" && $0.tag == Tag(0x0010_0010) })
-    let name = try #require(file.dataSet[Tag(0x0010_0010)])
+    #expect(file.diagnostics.contains { $0.code == "length.past-end" && $0.tag == .patientName })
+    let name = try #require(file.dataSet[.patientName])
     #expect(name.valueLength == bytes.count - name.valueOffset)  // clamped to the bytes that remain
     #expect(file.dataSet[.pixelData] == nil)  // and nothing read after it
     #expect(throws: DICOMError.self) { try DICOMFile.read(bytes: bytes, options: ParseOptions(strict: true)) }
@@ -154,7 +154,7 @@ func sequencesOfEveryShape(explicit: Bool) throws {
     var big = DataSetWriter()
     big.element(0x0042_0011, "OB", [1, 2], length: 0xFFFF_FFF0)
     let f2 = try DICOMFile.read(bytes: part10(transferSyntax: explicitLE, body: big.bytes))
-    #expect(f2.dataSet[Tag(0x0042_0011)]?.valueLength == 2)
+    #expect(f2.dataSet[.encapsulatedDocument]?.valueLength == 2)
 }
 
 /// Every prefix of every fixture parses or fails with a DICOMError; none crashes.
@@ -226,7 +226,7 @@ func sequencesOfEveryShape(explicit: Bool) throws {
     #expect(before.dataSet[.rows] != nil)
     let at = try DICOMFile.read(path: path, options: ParseOptions(stopAtTag: Tag(0x0020_0000)))
     #expect(at.dataSet.elements.allSatisfy { $0.tag < Tag(0x0020_0000) })
-    #expect(at.dataSet[Tag(0x0010_0010)] != nil)
+    #expect(at.dataSet[.patientName] != nil)
     let header = try DICOMFile.read(path: path, options: ParseOptions(headerOnly: true))
     let pixel = try #require(header.dataSet[.pixelData])
     #expect(pixel.fragments == nil)
@@ -246,7 +246,7 @@ func sequencesOfEveryShape(explicit: Bool) throws {
     w.item(0xFFFE_E0DD, length: 0)
     let file = try DICOMFile.read(bytes: part10(transferSyntax: explicitLE, body: w.bytes))
     let e = try #require(file.dataSet[Tag(0x0009_1001)])
-    #expect(e.items?.first?.string(Tag(0x0008_1150)) == "1.2.3.4")
+    #expect(e.items?.first?.string(.referencedSOPClassUID) == "1.2.3.4")
     #expect(file.diagnostics.isEmpty)
 }
 
@@ -289,7 +289,7 @@ func sequencesOfEveryShape(explicit: Bool) throws {
 @Test func dictionaryCursorAgreesWithLookup() {
     var rng = SystemRandomNumberGenerator()
     var tags = (0..<3000).map { _ in Tag(UInt32.random(in: 0...0x7FE1_0000, using: &rng)) }
-    tags += [Tag(0x0008_0016), Tag(0x0010_0010), Tag(0x6002_3000), Tag(0x7FE0_0010), Tag(0xFFFE_E000), Tag(0)]
+    tags += [.sopClassUID, .patientName, Tag(0x6002_3000), .pixelData, .item, Tag(0)]
     for order in [tags.sorted(), tags] {
         var cursor = StandardDictionary.Cursor()
         for t in order { #expect(cursor.info(for: t) == StandardDictionary.info(for: t), "\(t)") }

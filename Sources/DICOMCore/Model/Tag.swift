@@ -2,6 +2,10 @@
 ///
 /// Stored as one 32-bit number (`group << 16 | element`) so that comparing and
 /// hashing tags costs one integer operation.
+///
+/// Every element of PS3.6 with a fixed tag has a named constant, the keyword in
+/// lowerCamelCase (`Tag.studyInstanceUID`, `Tag.sopInstanceUID`, `Tag.item`),
+/// generated with the dictionary into `Dictionary/Tag+Keywords.swift`.
 public struct Tag: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// `group << 16 | element`.
     public let rawValue: UInt32
@@ -54,48 +58,6 @@ public struct Tag: Hashable, Comparable, Sendable, CustomStringConvertible {
         guard let value = UInt32(digits, radix: 16) else { return nil }
         self.init(value)
     }
-
-    // Tags the parser itself needs.
-    /// (FFFE,E000) Item.
-    public static let item = Tag(0xFFFE_E000)
-    /// (FFFE,E00D) Item Delimitation Item.
-    public static let itemDelimitationItem = Tag(0xFFFE_E00D)
-    /// (FFFE,E0DD) Sequence Delimitation Item.
-    public static let sequenceDelimitationItem = Tag(0xFFFE_E0DD)
-    /// (0002,0000) File Meta Information Group Length.
-    public static let fileMetaInformationGroupLength = Tag(0x0002_0000)
-    /// (0002,0010) Transfer Syntax UID.
-    public static let transferSyntaxUID = Tag(0x0002_0010)
-    /// (0008,0005) Specific Character Set.
-    public static let specificCharacterSet = Tag(0x0008_0005)
-    /// (0028,0002) Samples per Pixel.
-    public static let samplesPerPixel = Tag(0x0028_0002)
-    /// (0028,0008) Number of Frames.
-    public static let numberOfFrames = Tag(0x0028_0008)
-    /// (0028,0010) Rows.
-    public static let rows = Tag(0x0028_0010)
-    /// (0028,0011) Columns.
-    public static let columns = Tag(0x0028_0011)
-    /// (0028,0100) Bits Allocated.
-    public static let bitsAllocated = Tag(0x0028_0100)
-    /// (0028,0103) Pixel Representation.
-    public static let pixelRepresentation = Tag(0x0028_0103)
-    /// (5400,1004) Waveform Bits Allocated.
-    public static let waveformBitsAllocated = Tag(0x5400_1004)
-    /// (0028,3002) LUT Descriptor.
-    public static let lutDescriptor = Tag(0x0028_3002)
-    /// (0028,3006) LUT Data.
-    public static let lutData = Tag(0x0028_3006)
-    /// (7FE0,0001) Extended Offset Table.
-    public static let extendedOffsetTable = Tag(0x7FE0_0001)
-    /// (7FE0,0002) Extended Offset Table Lengths.
-    public static let extendedOffsetTableLengths = Tag(0x7FE0_0002)
-    /// (7FE0,0008) Float Pixel Data.
-    public static let floatPixelData = Tag(0x7FE0_0008)
-    /// (7FE0,0009) Double Float Pixel Data.
-    public static let doubleFloatPixelData = Tag(0x7FE0_0009)
-    /// (7FE0,0010) Pixel Data.
-    public static let pixelData = Tag(0x7FE0_0010)
 }
 
 @usableFromInline let hexDigits: [Character] = Array("0123456789abcdef")

@@ -22,10 +22,10 @@ public struct InstanceSummary: Sendable {
     let characterSet: SpecificCharacterSet
 
     /// Patient-level attributes (HealthImaging splits a study whose patient differs).
-    public static let patientTags: [Tag] = [Tag(0x0010_0020), Tag(0x0010_0010), Tag(0x0010_0030), Tag(0x0010_0040)]
+    public static let patientTags: [Tag] = [.patientID, .patientName, .patientBirthDate, .patientSex]
     /// Study-level attributes that must agree within a study.
-    public static let studyTags: [Tag] = [Tag(0x0008_0020), Tag(0x0008_0030), Tag(0x0008_0050), Tag(0x0020_0010),
-                                         Tag(0x0008_1030), Tag(0x0008_0090)]
+    public static let studyTags: [Tag] = [.studyDate, .studyTime, .accessionNumber, .studyID,
+                                         .studyDescription, .referringPhysicianName]
     static let compared = patientTags + studyTags
 
     /// Takes what the checks need from a parsed file.
@@ -33,8 +33,8 @@ public struct InstanceSummary: Sendable {
         self.path = path
         size = file.storage.count
         let ds = file.dataSet
-        sopInstanceUID = ds.string(Tag(0x0008_0018))
-        studyInstanceUID = ds.string(Tag(0x0020_000D))
+        sopInstanceUID = ds.string(.sopInstanceUID)
+        studyInstanceUID = ds.string(.studyInstanceUID)
         studyLevel = Self.compared.map { t in ds.trimmedBytes(t).map { Array($0) } }
         characterSet = ds.characterSet
     }
@@ -71,12 +71,12 @@ public enum CrossFileCheck {
                 if let first = bySOP[uid] {
                     if sameContent(first.path, s.path, sizes: (first.size, s.size)) {
                         out.append(CrossFileFinding(
-                            diagnostic: Diagnostic(.info, "sop.duplicate-file", path: "(0008,0018)",
+                            diagnostic: Diagnostic(.info, "sop.duplicate-file", path: "\(Tag.sopInstanceUID)",
                                                    "same SOP Instance UID and identical bytes as \(first.path)"),
                             paths: [first.path, s.path]))
                     } else {
                         out.append(CrossFileFinding(
-                            diagnostic: Diagnostic(.warning, "sop.duplicate-instance", path: "(0008,0018)",
+                            diagnostic: Diagnostic(.warning, "sop.duplicate-instance", path: "\(Tag.sopInstanceUID)",
                                                    "SOP Instance UID \(uid) is also in \(first.path) with different content; HealthImaging keeps only one version"),
                             paths: [first.path, s.path]))
                     }

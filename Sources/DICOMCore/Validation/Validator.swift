@@ -87,21 +87,21 @@ public enum Validator {
                                       "File Meta Information Group Length is \(declared); the group holds \(actual) bytes"))
             }
         } else {
-            out.append(Diagnostic(.warning, "meta.missing-group-length", path: "(0002,0000)",
+            out.append(Diagnostic(.warning, "meta.missing-group-length", path: "\(Tag.fileMetaInformationGroupLength)",
                                   "no File Meta Information Group Length"))
         }
-        for (raw, name) in [(0x0002_0001, "FileMetaInformationVersion"), (0x0002_0002, "MediaStorageSOPClassUID"),
-                            (0x0002_0003, "MediaStorageSOPInstanceUID")] as [(UInt32, String)]
-        where meta[Tag(raw)] == nil {
-            out.append(Diagnostic(.error, "meta.missing-element", path: "\(Tag(raw))", "no \(name) in the File Meta group"))
+        for tag in [Tag.fileMetaInformationVersion, .mediaStorageSOPClassUID, .mediaStorageSOPInstanceUID]
+        where meta[tag] == nil {
+            out.append(Diagnostic(.error, "meta.missing-element", path: "\(tag)",
+                                  "no \(StandardDictionary.keyword(for: tag) ?? "\(tag)") in the File Meta group"))
         }
         if meta[.transferSyntaxUID] == nil, !out.contains(where: { $0.code == "meta.missing-transfer-syntax" }) {
-            out.append(Diagnostic(.error, "meta.missing-transfer-syntax", path: "(0002,0010)", "no Transfer Syntax UID"))
+            out.append(Diagnostic(.error, "meta.missing-transfer-syntax", path: "\(Tag.transferSyntaxUID)", "no Transfer Syntax UID"))
         }
         if let i = out.firstIndex(where: { $0.code == "meta.missing-transfer-syntax" || $0.code == "meta.unknown-transfer-syntax" }) {
             out[i].severity = .error
         }
-        for (metaTag, dataTag) in [(Tag(0x0002_0002), Tag(0x0008_0016)), (Tag(0x0002_0003), Tag(0x0008_0018))] {
+        for (metaTag, dataTag) in [(Tag.mediaStorageSOPClassUID, Tag.sopClassUID), (.mediaStorageSOPInstanceUID, .sopInstanceUID)] {
             if let a = meta.trimmedBytes(metaTag), let b = file.dataSet.trimmedBytes(dataTag), !a.elementsEqual(b) {
                 out.append(Diagnostic(.error, "meta.sop-mismatch", path: "\(metaTag)",
                                       "\(metaTag) is \(meta.string(metaTag) ?? "") but \(dataTag) is \(file.dataSet.string(dataTag) ?? "")"))
@@ -113,9 +113,10 @@ public enum Validator {
 
     static func checkHealthImaging(_ file: DICOMFile, options: ValidationOptions, into out: inout [Diagnostic]) {
         let ds = file.dataSet
-        if let uid = file.meta.string(.transferSyntaxUID), !HealthImagingRules.supportedTransferSyntaxes.contains(uid) {
-            out.append(Diagnostic(.error, "ahi.unsupported-transfer-syntax", path: "(0002,0010)",
-                                  "HealthImaging does not import transfer syntax \(uid) (\(TransferSyntax.forUID(uid).name))"))
+        if let uid = file.meta.string(.transferSyntaxUID), case let syntax = TransferSyntax.forUID(uid),
+           syntax.healthImagingImport == nil {
+            out.append(Diagnostic(.error, "ahi.unsupported-transfer-syntax", path: "\(Tag.transferSyntaxUID)",
+                                  "HealthImaging does not import transfer syntax \(uid) (\(syntax.name))"))
         }
         for tag in HealthImagingRules.requiredTags
         where ds[tag].map({ wholeValue(ds.bytes(of: $0)).isEmpty }) ?? true {
@@ -401,29 +402,29 @@ public enum Validator {
 
     static func checkPixelData(_ file: DICOMFile, into out: inout [Diagnostic]) {
         let ds = file.dataSet
-        if let stored = ds.int(Tag(0x0028_0101)), let allocated = ds.int(.bitsAllocated), stored > allocated {
-            out.append(Diagnostic(.warning, "pixel.bits-stored", path: "(0028,0101)",
+        if let stored = ds.int(.bitsStored), let allocated = ds.int(.bitsAllocated), stored > allocated {
+            out.append(Diagnostic(.warning, "pixel.bits-stored", path: "\(Tag.bitsStored)",
                                   "Bits Stored \(stored) exceeds Bits Allocated \(allocated)"))
         }
-        if let stored = ds.int(Tag(0x0028_0101)), let high = ds.int(Tag(0x0028_0102)), high != stored - 1 {
-            out.append(Diagnostic(.warning, "pixel.high-bit", path: "(0028,0102)",
+        if let stored = ds.int(.bitsStored), let high = ds.int(.highBit), high != stored - 1 {
+            out.append(Diagnostic(.warning, "pixel.high-bit", path: "\(Tag.highBit)",
                                   "High Bit \(high) should be Bits Stored \(stored) − 1"))
         }
-        if let pi = ds.string(Tag(0x0028_0004)), let spp = ds.int(.samplesPerPixel) {
+        if let pi = ds.string(.photometricInterpretation), let spp = ds.int(.samplesPerPixel) {
             if let expected = samplesForPhotometric[pi], expected != spp {
-                out.append(Diagnostic(.warning, "pixel.photometric-samples", path: "(0028,0004)",
+                out.append(Diagnostic(.warning, "pixel.photometric-samples", path: "\(Tag.photometricInterpretation)",
                                       "Photometric Interpretation \(pi) needs \(expected) samples per pixel; (0028,0002) is \(spp)"))
             }
         }
         guard let pixel = ds[.pixelData] else { return }
         if pixel.isUndefinedLength {
             if let fragments = pixel.fragments, fragments.count < 2 {
-                out.append(Diagnostic(.error, "pixel.no-fragments", path: "(7fe0,0010)", offset: pixel.offset,
+                out.append(Diagnostic(.error, "pixel.no-fragments", path: "\(Tag.pixelData)", offset: pixel.offset,
                                       "encapsulated pixel data has no fragment after the offset table"))
                 return
             }
         } else if file.transferSyntax.isEncapsulated {
-            out.append(Diagnostic(.error, "pixel.not-encapsulated", path: "(7fe0,0010)", offset: pixel.offset,
+            out.append(Diagnostic(.error, "pixel.not-encapsulated", path: "\(Tag.pixelData)", offset: pixel.offset,
                                   "\(file.transferSyntax.name) needs encapsulated pixel data"))
             return
         }
@@ -433,23 +434,23 @@ public enum Validator {
                 _ = try file.frames()
             } catch let error {
                 let code = error == .notIndexed ? "pixel.not-indexed" : "pixel.offset-table"
-                out.append(Diagnostic(.error, code, path: "(7fe0,0010)", offset: pixel.offset, "\(error)"))
+                out.append(Diagnostic(.error, code, path: "\(Tag.pixelData)", offset: pixel.offset, "\(error)"))
             }
             return
         }
         guard let rows = ds.int(.rows), rows > 0, let cols = ds.int(.columns), cols > 0,
               let bits = ds.int(.bitsAllocated), bits > 0 else {
-            out.append(Diagnostic(.error, "pixel.missing-attribute", path: "(7fe0,0010)", offset: pixel.offset,
+            out.append(Diagnostic(.error, "pixel.missing-attribute", path: "\(Tag.pixelData)", offset: pixel.offset,
                                   "Rows, Columns or Bits Allocated is missing or zero"))
             return
         }
         let spp = ds.int(.samplesPerPixel) ?? 1
         let expected = (rows * cols * spp * bits * file.numberOfFrames + 7) / 8
         if pixel.valueLength < expected {
-            out.append(Diagnostic(.error, "pixel.native-length", path: "(7fe0,0010)", offset: pixel.offset,
+            out.append(Diagnostic(.error, "pixel.native-length", path: "\(Tag.pixelData)", offset: pixel.offset,
                                   "Pixel Data holds \(pixel.valueLength) bytes; Rows×Columns×Samples×Bits×Frames needs \(expected)"))
         } else if pixel.valueLength != expected + expected % 2 {
-            out.append(Diagnostic(.warning, "pixel.native-length", path: "(7fe0,0010)", offset: pixel.offset,
+            out.append(Diagnostic(.warning, "pixel.native-length", path: "\(Tag.pixelData)", offset: pixel.offset,
                                   "Pixel Data holds \(pixel.valueLength) bytes; Rows×Columns×Samples×Bits×Frames gives \(expected)"))
         }
     }
