@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ByteCoding
 import Crypto
 import DICOMCore
 import Foundation
@@ -45,8 +46,8 @@ public struct SyncSettings: Sendable {
     public var roleArn: String
     /// A file is picked up once its size and mtime have not changed for this long.
     public var settle: Double = 30
-    public var maxFilesPerJob = HealthImagingRules.maxFilesPerJob
-    public var maxBytesPerJob = HealthImagingRules.maxBytesPerJob
+    public var maxFilesPerJob = ImportJobQuotas.maxFilesPerJob
+    public var maxBytesPerJob = ImportJobQuotas.maxBytesPerJob
     public var concurrency = 10
     public var multipartThreshold = 16 << 20
     public var partSize = 8 << 20

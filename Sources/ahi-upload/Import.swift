@@ -47,10 +47,10 @@ struct JobLimitOptions: ParsableArguments {
     var concurrency = 10
 
     @Option(name: .customLong("max-files-per-job"), help: "Files per import job (HealthImaging's quota: 5,000).")
-    var maxFilesPerJob = HealthImagingRules.maxFilesPerJob
+    var maxFilesPerJob = ImportJobQuotas.maxFilesPerJob
 
     @Option(name: .customLong("max-bytes-per-job"), help: "Bytes per import job (HealthImaging's quota: 10 GB).")
-    var maxBytesPerJob = HealthImagingRules.maxBytesPerJob
+    var maxBytesPerJob = ImportJobQuotas.maxBytesPerJob
 }
 
 struct Import: AsyncParsableCommand {

@@ -82,11 +82,9 @@ struct Job: AsyncParsableCommand {
         guard let out = j.outputS3Uri else { return }
         let output = Importer.expandedOutput(out, datastoreId: datastore, jobId: j.jobId)
         print("output     \(output)")
-        let rest = output.dropFirst("s3://".count)
-        let bucket = String(rest.prefix { $0 != "/" })
-        let key = String(rest.dropFirst(bucket.count + 1)) + "job-output-manifest.json"
-        guard j.jobStatus == .completed, (try? await s3.headObject(bucket: bucket, key: key)) != nil,
-              let body = try? await s3.getObject(bucket: bucket, key: key),
+        guard j.jobStatus == .completed, let manifestURI = S3URI(output)?.appending("job-output-manifest.json"),
+              (try? await s3.headObject(bucket: manifestURI.bucket, key: manifestURI.key)) != nil,
+              let body = try? await s3.getObject(bucket: manifestURI.bucket, key: manifestURI.key),
               let manifest = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any],
               let summary = manifest["jobSummary"] as? [String: Any] else {
             print("manifest   not available")

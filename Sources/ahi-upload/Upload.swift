@@ -22,7 +22,7 @@ struct Upload: AsyncParsableCommand {
     @Argument(help: "The folder to upload.")
     var folder: String
 
-    @Argument(help: "Destination, s3://bucket/prefix.")
+    @Argument(help: "Destination, s3://bucket/prefix (the prefix is a folder: a trailing / is added).")
     var destination: String
 
     @Option(name: .customLong("s3-endpoint-url"), help: "An S3-compatible endpoint (path-style), e.g. http://127.0.0.1:8333.")
@@ -50,7 +50,7 @@ struct Upload: AsyncParsableCommand {
     var debug = false
 
     func run() async throws {
-        let (bucket, prefix) = try S3Setup.parseS3URI(destination)
+        let target = try S3URI(parsing: destination).folder
         var debugLog: (@Sendable (String) -> Void)?
         if debug { debugLog = { message in printError("debug: " + message) } }
         let client = try await S3Setup.makeClient(endpointURL: s3EndpointURL, region: region, profile: profile,
@@ -62,13 +62,13 @@ struct Upload: AsyncParsableCommand {
         var files: [(path: String, key: String)] = []
         for path in paths {
             let relative = path.hasPrefix(root) ? String(path.dropFirst(root.count)) : (path as NSString).lastPathComponent
-            files.append((path: path, key: prefix + relative))
+            files.append((path: path, key: target.appending(relative).key))
         }
         let interactive = isatty(2) == 1
         let uploader = FolderUploader(client: client, concurrency: concurrency,
                                       multipartThreshold: multipartThresholdMib << 20, partSize: partSizeMib << 20)
         let started = Date()
-        let results = await uploader.upload(files, bucket: bucket, progress: { line in
+        let results = await uploader.upload(files, bucket: target.bucket, progress: { line in
             if interactive { printError("\r\u{1B}[K" + line, terminator: "") } else { printError(line) }
         }, interactive: interactive)
         if interactive { printError("") }
@@ -76,8 +76,8 @@ struct Upload: AsyncParsableCommand {
         let failed = results.filter { $0.error != nil }
         for f in failed { printError("\(f.path): \(f.error ?? "")") }
         let bytes = results.filter { $0.error == nil }.reduce(0) { $0 + $1.size }
-        print(String(format: "uploaded %d of %d files (%.1f MB) to s3://%@/%@ in %.1f s: %.1f files/s, %.1f MB/s; %d failed; %d retries",
-                     results.count - failed.count, results.count, Double(bytes) / 1e6, bucket, prefix, seconds,
+        print(String(format: "uploaded %d of %d files (%.1f MB) to %@ in %.1f s: %.1f files/s, %.1f MB/s; %d failed; %d retries",
+                     results.count - failed.count, results.count, Double(bytes) / 1e6, target.description, seconds,
                      Double(results.count - failed.count) / max(seconds, 0.001), Double(bytes) / 1e6 / max(seconds, 0.001),
                      failed.count, client.retryCount))
         await client.shutdown()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DICOMCore
 import Foundation
+import Uploader
 
 struct Validate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -49,11 +50,24 @@ struct Validate: AsyncParsableCommand {
         var seriesInstanceUID: String? = nil
     }
 
+    /// An info finding when the files need more than one import job (ImportJobQuotas), nil otherwise.
+    static func jobSplit(_ summaries: [InstanceSummary]) -> CrossFileFinding? {
+        let bytes = summaries.reduce(0) { $0 + $1.size }
+        let jobs = ImportJobQuotas.jobsNeeded(files: summaries.count, bytes: bytes)
+        guard jobs > 1 else { return nil }
+        return CrossFileFinding(
+            diagnostic: Diagnostic(.info, "ahi.job-split",
+                                   "\(summaries.count) files, \(bytes) bytes: more than one import job allows (\(ImportJobQuotas.maxFilesPerJob) files, \(ImportJobQuotas.maxBytesPerJob) bytes); at least \(jobs) jobs"),
+            paths: [])
+    }
+
     func run() async throws {
         let (files, problems) = FileWalker.files(under: paths)
         let options = ValidationOptions(showPHI: showPHI)
         let results = await Self.validateAll(files, options: options, jobs: max(1, jobs))
-        var cross = CrossFileCheck.check(results.compactMap(\.summary), showPHI: showPHI)
+        let summaries = results.compactMap(\.summary)
+        var cross = CrossFileCheck.check(summaries, showPHI: showPHI)
+        if let split = Self.jobSplit(summaries) { cross.append(split) }
         cross.sort { $0.paths.last ?? "" < $1.paths.last ?? "" }
 
         var errors = problems.count, warnings = 0, clean = 0

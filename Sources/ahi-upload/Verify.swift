@@ -1,4 +1,5 @@
 import ArgumentParser
+import ByteCoding
 import DICOMCore
 import Foundation
 import HTJ2K
@@ -147,11 +148,12 @@ struct Verify: AsyncParsableCommand {
             var sets: [String] = imageSet.map { [$0] } ?? []
             if let job {
                 let props = try await client.getDICOMImportJob(datastoreId: datastore, jobId: job)
-                let output = Importer.expandedOutput(props.outputS3Uri ?? "", datastoreId: datastore, jobId: job)
-                let rest = output.dropFirst("s3://".count)
-                let bucket = String(rest.prefix { $0 != "/" })
-                let key = String(rest.dropFirst(bucket.count + 1)) + "SUCCESS/success.ndjson"
-                let text = String(decoding: try await s3.getObject(bucket: bucket, key: key), as: UTF8.self)
+                guard let given = props.outputS3Uri else {
+                    throw AWSError.invalidResponse(operation: "GetDICOMImportJob", reason: "job \(job) has no outputS3Uri")
+                }
+                let output = Importer.expandedOutput(given, datastoreId: datastore, jobId: job)
+                let success = try S3URI(parsing: output).appending("SUCCESS/success.ndjson")
+                let text = String(decoding: try await s3.getObject(bucket: success.bucket, key: success.key), as: UTF8.self)
                 for line in text.split(separator: "\n") {
                     if let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
                        let id = (o["importResponse"] as? [String: Any])?["imageSetId"] as? String, !sets.contains(id) {

@@ -72,3 +72,13 @@ import Testing
     #expect(Importer.expandedOutput("s3://b/o", datastoreId: "D", jobId: "J") == "s3://b/o/D-DicomImport-J/")
     #expect(Importer.expandedOutput("s3://b/o/D-DicomImport-J/", datastoreId: "D", jobId: "J") == "s3://b/o/D-DicomImport-J/")
 }
+
+/// The quotas of §3.1, and how many jobs a run needs under them.
+@Test func importJobQuotas() {
+    #expect(ImportJobQuotas.maxFilesPerJob == 5_000 && ImportJobQuotas.maxBytesPerJob == 10_000_000_000)
+    #expect(ImportJobQuotas.jobsNeeded(files: 0, bytes: 0) == 0)
+    #expect(ImportJobQuotas.jobsNeeded(files: 5_000, bytes: 10_000_000_000) == 1)
+    #expect(ImportJobQuotas.jobsNeeded(files: 5_001, bytes: 1) == 2)
+    #expect(ImportJobQuotas.jobsNeeded(files: 3, bytes: 25_000_000_000) == 3)
+    #expect(ImportJobQuotas.jobsNeeded(files: 10, bytes: 10, maxFiles: 3, maxBytes: 100) == 4)
+}

@@ -1,4 +1,5 @@
-/// What AWS HealthImaging documents about imports (shared/reference/healthimaging.md §3–4).
+/// What AWS HealthImaging documents about the files it imports (shared/reference/healthimaging.md §3–4).
+/// The per-job quotas are the importer's concern: `ImportJobQuotas` in Uploader.
 public enum HealthImagingRules {
     /// Transfer syntaxes HealthImaging accepts for import (§4.4).
     public static let supportedTransferSyntaxes: Set<String> = [
@@ -28,11 +29,6 @@ public enum HealthImagingRules {
 
     /// `maxLengths` in ascending tag order, for reports in a stable order.
     public static let maxLengthsInTagOrder: [(Tag, Int)] = maxLengths.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-
-    /// Files per import job (§3.1; adjustable per account).
-    public static let maxFilesPerJob = 5_000
-    /// Bytes per import job (§3.1: 10 GB, not adjustable).
-    public static let maxBytesPerJob = 10_000_000_000
 
     /// Largest single Part 10 file accepted (the conservative 4 GB of §3.1).
     public static let maxFileSize = 4_000_000_000

@@ -1,4 +1,3 @@
-import DICOMCore
 import Foundation
 
 /// What happened to one local file.
@@ -91,8 +90,8 @@ public struct Importer: Sendable {
         public var bucket: String
         public var prefix: String
         public var roleArn: String
-        public var maxFilesPerJob = HealthImagingRules.maxFilesPerJob
-        public var maxBytesPerJob = HealthImagingRules.maxBytesPerJob
+        public var maxFilesPerJob = ImportJobQuotas.maxFilesPerJob
+        public var maxBytesPerJob = ImportJobQuotas.maxBytesPerJob
         public var concurrency = 10
         public var wait = true
         public var dryRun = false
