@@ -5,6 +5,7 @@ let package = Package(
     name: "ahi-upload",
     platforms: [.macOS(.v13)],
     products: [
+        .library(name: "ByteCoding", targets: ["ByteCoding"]),
         .library(name: "DICOMCore", targets: ["DICOMCore"]),
         .library(name: "HTJ2K", targets: ["HTJ2K"]),
         .library(name: "Uploader", targets: ["Uploader"]),
@@ -30,33 +31,34 @@ let package = Package(
             name: "COpenJPEG", path: "Sources/COpenJPEG", pkgConfig: "libopenjp2",
             providers: [.apt(["libopenjp2-7-dev"])]),
 
-        // CRC-32C with the CPU's CRC32 instruction (S3 checksums).
         .systemLibrary(
             name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]),
 
         // CRC-32C with the CPU's CRC32 instruction (S3 checksums).
         .target(name: "CChecksum"),
-        .target(name: "DICOMCore", dependencies: ["CZlib"]),
+        // Base64, hex, zlib/gzip and CRC-32/CRC-32C: the byte encodings DICOM, S3 and HealthImaging share.
+        .target(name: "ByteCoding", dependencies: ["CZlib", "CChecksum"]),
+        .target(name: "DICOMCore", dependencies: ["ByteCoding"]),
         // OpenJPH (C++) behind a C shim, so no C++ exception reaches Swift; linked by name
         // because Debian's openjph.pc is empty.
         .target(name: "COpenJPH", linkerSettings: [.linkedLibrary("openjph")]),
-        .target(name: "HTJ2K", dependencies: ["DICOMCore", "COpenJPEG", "COpenJPH", "CCharLS"]),
+        .target(name: "HTJ2K", dependencies: ["ByteCoding", "DICOMCore", "COpenJPEG", "COpenJPH", "CCharLS"]),
         .target(name: "Uploader", dependencies: [
-            "DICOMCore", "CZlib", "CChecksum",
+            "ByteCoding",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         // The one import pipeline behind `import`, `sync` and `watch`: candidates (one read of
         // each file), job identities and grouping, the job starter, manifests, the journal.
         .target(name: "ImportPipeline", dependencies: [
-            "DICOMCore", "HTJ2K", "Uploader", .product(name: "Crypto", package: "swift-crypto"),
+            "ByteCoding", "DICOMCore", "HTJ2K", "Uploader", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // `sync` / `watch`: the SQLite ledger and the engine that imports a folder exactly once.
-        .target(name: "Sync", dependencies: ["DICOMCore", "ImportPipeline", "Uploader", "CSQLite"]),
+        .target(name: "Sync", dependencies: ["ByteCoding", "DICOMCore", "ImportPipeline", "Uploader", "CSQLite"]),
         // A local HealthImaging (S3 + medical-imaging on one loopback port), and its executable.
         .target(name: "LocalHealthImaging", dependencies: [
-            "DICOMCore", "HTJ2K", "Uploader", "CZlib",
+            "ByteCoding", "DICOMCore", "HTJ2K", "Uploader",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -68,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "ahi-upload",
             dependencies: [
-                "DICOMCore", "HTJ2K", "Uploader", "ImportPipeline", "LocalHealthImaging", "Sync",
+                "ByteCoding", "DICOMCore", "HTJ2K", "Uploader", "ImportPipeline", "LocalHealthImaging", "Sync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Benchmark: `swift run -c release dicom-bench` (see BENCHMARKS.md).
@@ -79,13 +81,14 @@ let package = Package(
         .executableTarget(name: "dicom-fuzz", dependencies: ["DICOMCore"]),
 
         // Helpers shared by the test targets: paths, running tools, synthetic data sets.
-        .target(name: "TestSupport", dependencies: ["DICOMCore", "CZlib"], path: "Tests/TestSupport"),
-        .testTarget(name: "DICOMCoreTests", dependencies: ["DICOMCore", "TestSupport"]),
+        .target(name: "TestSupport", dependencies: ["ByteCoding", "DICOMCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "ByteCodingTests", dependencies: ["ByteCoding", "TestSupport"]),
+        .testTarget(name: "DICOMCoreTests", dependencies: ["ByteCoding", "DICOMCore", "TestSupport"]),
         .testTarget(name: "ahi-uploadTests", dependencies: ["DICOMCore", "HTJ2K", "TestSupport"]),
         .testTarget(name: "UploaderTests", dependencies: [
-            "Uploader", "TestSupport", .product(name: "NIOHTTP1", package: "swift-nio"),
-        ]),
-        .testTarget(name: "HTJ2KTests", dependencies: ["HTJ2K", "DICOMCore", "TestSupport"]),
+            "ByteCoding", "Uploader", "TestSupport", .product(name: "NIOHTTP1", package: "swift-nio"),
+        ], exclude: ["Resources"]),
+        .testTarget(name: "HTJ2KTests", dependencies: ["ByteCoding", "HTJ2K", "DICOMCore", "TestSupport"]),
         .testTarget(name: "LocalHealthImagingTests", dependencies: ["LocalHealthImaging", "HTJ2K", "Uploader", "ImportPipeline", "TestSupport"]),
         .testTarget(name: "SyncTests", dependencies: ["Sync", "ImportPipeline", "Uploader", "LocalHealthImaging", "TestSupport"]),
         .testTarget(name: "ImportPipelineTests", dependencies: ["ImportPipeline", "Uploader", "TestSupport"], exclude: ["Resources"]),

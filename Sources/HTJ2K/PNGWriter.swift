@@ -1,4 +1,4 @@
-import CZlib
+import ByteCoding
 import DICOMCore
 
 /// An 8-bit grey or RGB PNG of a `PixelBuffer`, windowed for viewing: `center`/`width`
@@ -40,11 +40,10 @@ public enum PNGWriter {
         func be32(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 0xFF), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
         func chunk(_ type: String, _ data: [UInt8]) {
             let body = Array(type.utf8) + data
-            let crc = body.withUnsafeBytes { UInt32(crc32(0, $0.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt($0.count))) }
-            out += be32(data.count) + body + be32(Int(crc))
+            out += be32(data.count) + body + CRC32.of(body).bigEndianBytes
         }
         chunk("IHDR", be32(p.width) + be32(p.height) + [8, p.components == 1 ? 0 : 2, 0, 0, 0])
-        chunk("IDAT", Deflate.compress(raw, format: .zlib))
+        chunk("IDAT", Zlib.deflate(raw, format: .zlib))
         chunk("IEND", [])
         return out
     }

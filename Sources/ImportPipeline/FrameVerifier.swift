@@ -1,3 +1,4 @@
+import ByteCoding
 import DICOMCore
 import Foundation
 import HTJ2K

@@ -1,3 +1,4 @@
+import ByteCoding
 import Crypto
 import Foundation
 import Uploader
@@ -64,12 +65,15 @@ public struct ImportDestination: Sendable, Hashable {
         root(scope: job.scope) + "job-" + Self.sixDigits(job.number) + "/"
     }
 
+    /// `s3://BUCKET/KEY`: the one place these URIs are written.
+    public func uri(_ key: String) -> String { "s3://\(bucket)/\(key)" }
+
     /// `s3://BUCKET/PREFIX/SCOPE/job-NNNNNN/`.
-    public func inputS3Uri(_ job: ImportJobIdentity) -> String { "s3://\(bucket)/\(inputPrefix(job))" }
+    public func inputS3Uri(_ job: ImportJobIdentity) -> String { uri(inputPrefix(job)) }
 
     /// `s3://BUCKET/PREFIX/SCOPE/output/job-NNNNNN/`: beside the inputs, never under them.
     public func outputS3Uri(_ job: ImportJobIdentity) -> String {
-        "s3://\(bucket)/\(root(scope: job.scope))output/job-\(Self.sixDigits(job.number))/"
+        uri(root(scope: job.scope) + "output/job-" + Self.sixDigits(job.number) + "/")
     }
 
     /// The StartDICOMImportJob request for a planned job. Its input is the job's recorded
@@ -78,7 +82,7 @@ public struct ImportDestination: Sendable, Hashable {
     public func startRequest(_ job: PlannedImportJob) -> ImportJobStarter.Request {
         let id = job.identity
         return ImportJobStarter.Request(identity: id, jobName: id.jobName, roleArn: roleArn, clientToken: id.clientToken,
-                                        inputS3Uri: "s3://\(bucket)/\(job.prefix)", outputS3Uri: outputS3Uri(id))
+                                        inputS3Uri: uri(job.prefix), outputS3Uri: outputS3Uri(id))
     }
 
     static func sixDigits(_ n: Int) -> String {
@@ -108,12 +112,7 @@ public struct ImportJobIdentity: Sendable, Hashable, Codable, CustomStringConver
 
     /// SHA-256 of `DATASTORE/SCOPE/NUMBER` in lower-case hex (64 characters, within
     /// StartDICOMImportJob's 1–64): the same for every start of this job, different for any other.
-    public var clientToken: String {
-        SHA256.hash(data: Data("\(datastoreId)/\(scope)/\(number)".utf8)).map { byte in
-            let h = String(byte, radix: 16)
-            return byte < 16 ? "0" + h : h
-        }.joined()
-    }
+    public var clientToken: String { Hex.encode(SHA256.hash(data: Data("\(datastoreId)/\(scope)/\(number)".utf8))) }
 
     /// `ahi-upload-SCOPE-NUMBER`, cut to the 64 characters a job name may have.
     public var jobName: String { String("ahi-upload-\(scope)-\(number)".prefix(64)) }

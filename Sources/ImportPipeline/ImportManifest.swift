@@ -177,9 +177,11 @@ public struct ImportManifest: Sendable {
     /// - Throws: ``AWSError`` from S3, or `invalidResponse` when the manifest never appears.
     public static func read(_ output: String, s3: S3Client, timeout: Double, progress: (@Sendable (String) -> Void)? = nil)
         async throws -> ImportManifest {
-        let rest = output.dropFirst("s3://".count)
-        let bucket = String(rest.prefix { $0 != "/" })
-        let prefix = String(rest.dropFirst(bucket.count + 1))
+        let uri: S3URI
+        do { uri = try S3URI(parsing: output).folder } catch {
+            throw AWSError.invalidResponse(operation: "GetDICOMImportJob", reason: "outputS3Uri \(error)")
+        }
+        let bucket = uri.bucket, prefix = uri.key
         let deadline = Date().addingTimeInterval(timeout)
         while try await s3.headObject(bucket: bucket, key: prefix + "job-output-manifest.json") == nil {
             guard Date() < deadline else {

@@ -1,3 +1,4 @@
+import ByteCoding
 import Uploader
 import DICOMCore
 import Foundation
@@ -53,15 +54,6 @@ struct ImportRunner: Sendable {
     let ahi: HealthImagingStore
     let faults: Faults
 
-    /// `s3://bucket/prefix` → (bucket, prefix).
-    static func split(_ uri: String) -> (bucket: String, prefix: String)? {
-        guard uri.hasPrefix("s3://") else { return nil }
-        let rest = uri.dropFirst(5)
-        let bucket = rest.prefix { $0 != "/" }
-        guard !bucket.isEmpty else { return nil }
-        return (String(bucket), String(rest.dropFirst(bucket.count).drop { $0 == "/" }))
-    }
-
     func run(_ job: HealthImagingStore.Job, failing: Bool) async {
         await ahi.setJob(job.jobId, status: "IN_PROGRESS")
         if faults.jobDelay > 0 { try? await Task.sleep(nanoseconds: UInt64(faults.jobDelay * 1e9)) }
@@ -69,11 +61,11 @@ struct ImportRunner: Sendable {
             await ahi.setJob(job.jobId, status: "FAILED", message: "Injected failure (ahi-local --fault fail-job)")
             return
         }
-        guard let input = Self.split(job.inputS3Uri), await s3.hasBucket(input.bucket) else {
+        guard let input = S3URI(job.inputS3Uri), await s3.hasBucket(input.bucket) else {
             await ahi.setJob(job.jobId, status: "FAILED", message: "The input S3 bucket does not exist or is not accessible")
             return
         }
-        let objects = (try? await s3.list(bucket: input.bucket, prefix: input.prefix)) ?? []
+        let objects = (try? await s3.list(bucket: input.bucket, prefix: input.key)) ?? []
         guard !objects.isEmpty else {
             await ahi.setJob(job.jobId, status: "FAILED", message: "No files were found under the input S3 URI")
             return
@@ -209,18 +201,17 @@ struct ImportRunner: Sendable {
         return HealthImagingStore.Frame(id: id, size: bytes.count, levels: levels, minPixelValue: lo, maxPixelValue: hi)
     }
 
-    private func writeManifests(_ job: HealthImagingStore.Job, input: (bucket: String, prefix: String), scanned: Int,
+    private func writeManifests(_ job: HealthImagingStore.Job, input: S3URI, scanned: Int,
                                 success: [String], failure: [String], warning: [String], serverErrors: Int, matched: [String: Int]) async {
-        guard let out = Self.split(job.outputS3Uri) else { return }
+        guard let out = S3URI(job.outputS3Uri)?.folder else { return }
         if !(await s3.hasBucket(out.bucket)) { _ = try? await s3.createBucket(out.bucket) }
-        let base = out.prefix.hasSuffix("/") || out.prefix.isEmpty ? out.prefix : out.prefix + "/"
         var summaries: [[String: Any]] = []
         for (id, count) in matched.sorted(by: { $0.key < $1.key }) {
             let set = await ahi.imageSet(job.datastoreId, id)
             summaries.append(["imageSetId": id, "numberOfMatchedSOPInstances": count, "imageSetVersion": set?.version ?? 1,
                               "isPrimary": set?.isPrimary ?? true])
         }
-        let root = "s3://\(out.bucket)/\(base)"
+        let root = out.description
         let manifest: [String: Any] = ["jobSummary": [
             "jobId": job.jobId, "datastoreId": job.datastoreId, "inputS3Uri": job.inputS3Uri, "outputS3Uri": root,
             "successOutputS3Uri": root + "SUCCESS/", "failureOutputS3Uri": root + "FAILURE/", "warningsOutputS3Uri": root + "WARNING/",
@@ -235,7 +226,7 @@ struct ImportRunner: Sendable {
             ("job-output-manifest.json", Self.text(manifest)),  // last: its presence means the rest is there
         ]
         for (name, text) in files {
-            _ = try? await s3.put(bucket: out.bucket, key: base + name, body: Array(text.utf8), contentType: "application/json")
+            _ = try? await s3.put(bucket: out.bucket, key: out.appending(name).key, body: Array(text.utf8), contentType: "application/json")
         }
     }
 

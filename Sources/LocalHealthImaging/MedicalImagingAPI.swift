@@ -1,3 +1,4 @@
+import ByteCoding
 import DICOMCore
 import Foundation
 import Uploader
@@ -106,9 +107,9 @@ struct MedicalImagingAPI: Sendable {
     /// `maxResults` (1–50, default 50) and an opaque `nextToken` (the offset).
     static func page<T>(_ items: [T], _ r: HTTPRequest) -> ([T], String?) {
         let max = min(50, Swift.max(1, Int(r.queryValue("maxResults") ?? "") ?? 50))
-        let start = r.queryValue("nextToken").flatMap { Data(base64Encoded: $0) }.flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0
+        let start = r.queryValue("nextToken").flatMap { Base64.decode($0) }.flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0
         let page = Array(items.dropFirst(start).prefix(max))
-        let next = start + page.count < items.count ? Data(String(start + page.count).utf8).base64EncodedString() : nil
+        let next = start + page.count < items.count ? Base64.encode(String(start + page.count).utf8) : nil
         return (page, next)
     }
 
@@ -133,14 +134,17 @@ struct MedicalImagingAPI: Sendable {
         guard role.range(of: #"^arn:aws(-[^:]+)?:iam::[0-9]{12}:role/.+$"#, options: .regularExpression) != nil else {
             return Self.error(400, "ValidationException", "dataAccessRoleArn must be an IAM role ARN")
         }
-        for uri in [input, output] where uri.range(of: #"^s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?$"#, options: .regularExpression) == nil {
-            return Self.error(400, "ValidationException", "\(uri) is not a valid S3 URI")
+        let outputURI: S3URI
+        do throws(S3URI.ParseError) {
+            _ = try S3URI(parsing: input)
+            outputURI = try S3URI(parsing: output)
+        } catch {
+            return Self.error(400, "ValidationException", "\(error.text) is not a valid S3 URI (\(error.problem))")
         }
         let jobId = HealthImagingStore.newId()
-        let base = output.hasSuffix("/") ? output : output + "/"
         let job = HealthImagingStore.Job(jobId: jobId, jobName: body["jobName"] as? String ?? jobId, jobStatus: "SUBMITTED",
                                          datastoreId: datastoreId, dataAccessRoleArn: role, inputS3Uri: input,
-                                         outputS3Uri: "\(base)\(datastoreId)-DicomImport-\(jobId)/", submittedAt: Date(), endedAt: nil,
+                                         outputS3Uri: outputURI.folder.appending("\(datastoreId)-DicomImport-\(jobId)/").description, submittedAt: Date(), endedAt: nil,
                                          message: nil, clientToken: token, inputOwnerAccountId: body["inputOwnerAccountId"] as? String)
         let (stored, isNew) = await ahi.startJob(job)
         if isNew {
@@ -278,7 +282,7 @@ struct MedicalImagingAPI: Sendable {
             "Study": ["DICOM": Self.object(s.study), "Series": [s.seriesInstanceUID: ["DICOM": Self.object(s.series), "Instances": instances]]],
         ]
         return HTTPResponse(status: 200, headers: [("Content-Type", "application/json"), ("Content-Encoding", "gzip")],
-                            body: Deflate.compress(Array(ImportRunner.text(metadata).utf8), format: .gzip))
+                            body: Zlib.deflate(Array(ImportRunner.text(metadata).utf8), format: .gzip))
     }
 
     /// Content-Type by stored transfer syntax (the model's GetImageFrame documentation).

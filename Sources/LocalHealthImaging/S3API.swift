@@ -1,3 +1,4 @@
+import ByteCoding
 import Crypto
 import Foundation
 import Uploader
@@ -107,7 +108,7 @@ struct S3API {
     private func bucketOperation(_ r: HTTPRequest, bucket: String, q: [String: String]) async throws -> HTTPResponse {
         switch r.method {
         case "PUT":
-            guard bucket.count >= 3, bucket.count <= 63 else { return Self.error(400, "InvalidBucketName", "bucket names have 3 to 63 characters") }
+            if let problem = S3URI.bucketNameProblem(bucket) { return Self.error(400, "InvalidBucketName", "\(problem)") }
             if try await store.createBucket(bucket) { return HTTPResponse(status: 200, headers: [("Location", "/\(bucket)")]) }
             return Self.error(409, "BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.")
         case "HEAD":
@@ -139,7 +140,7 @@ struct S3API {
         let delimiter = q["delimiter"] ?? ""
         let maxKeys = min(Int(q["max-keys"] ?? "") ?? 1000, 1000)
         let v2 = q["list-type"] == "2"
-        let after = v2 ? (q["continuation-token"].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? q["start-after"] ?? "")
+        let after = v2 ? (q["continuation-token"].flatMap { Base64.decode($0) }.map { String(decoding: $0, as: UTF8.self) } ?? q["start-after"] ?? "")
                        : (q["marker"] ?? "")
         var contents: [S3Store.Object] = []
         var prefixes: [String] = []
@@ -160,7 +161,7 @@ struct S3API {
         xml += "<IsTruncated>\(truncated)</IsTruncated><KeyCount>\(contents.count + prefixes.count)</KeyCount>"
         if !delimiter.isEmpty { xml += "<Delimiter>\(XML.escape(delimiter))</Delimiter>" }
         if truncated {
-            xml += v2 ? "<NextContinuationToken>\(Data(last.utf8).base64EncodedString())</NextContinuationToken>"
+            xml += v2 ? "<NextContinuationToken>\(Base64.encode(last.utf8))</NextContinuationToken>"
                       : "<NextMarker>\(XML.escape(last))</NextMarker>"
         }
         for o in contents {
@@ -200,7 +201,7 @@ struct S3API {
     @discardableResult
     private func verifyChecksums(_ r: HTTPRequest, _ body: [UInt8]) throws -> [String: String] {
         if let md5 = r.header("Content-MD5") {
-            guard md5 == Data(Insecure.MD5.hash(data: body)).base64EncodedString() else {
+            guard md5 == Base64.encode(Insecure.MD5.hash(data: body)) else {
                 throw S3Error.badDigest("The Content-MD5 you specified did not match what we received.")
             }
         }
@@ -214,7 +215,7 @@ struct S3API {
             switch algorithm {
             case "CRC32": computed = ChecksumAlgorithm.crc32.checksum(body)
             case "CRC32C": computed = ChecksumAlgorithm.crc32c.checksum(body)
-            case "SHA256": computed = Data(SHA256.hash(data: body)).base64EncodedString()
+            case "SHA256": computed = Base64.encode(SHA256.hash(data: body))
             default: computed = nil
             }
             if let computed, computed != value {

@@ -1,3 +1,4 @@
+import ByteCoding
 import Crypto
 import Foundation
 
@@ -65,10 +66,7 @@ public actor S3Store {
         uploads = pending
     }
 
-    static func fileName(_ key: String) -> String { hex(SHA256.hash(data: Data(key.utf8))) }
-
-    /// Lower-case hex of a digest (ETags, file names).
-    static func hex(_ digest: some Sequence<UInt8>) -> String { digest.map { String(format: "%02x", $0) }.joined() }
+    static func fileName(_ key: String) -> String { Hex.encode(SHA256.hash(data: Data(key.utf8))) }
 
     private func objectURL(_ bucket: String, _ key: String) -> URL {
         root.appendingPathComponent("s3/\(bucket)/\(Self.fileName(key))")
@@ -100,7 +98,7 @@ public actor S3Store {
         guard buckets[bucket] != nil else { throw S3Error.noSuchBucket(bucket) }
         let url = objectURL(bucket, key)
         try Data(body).write(to: url, options: .atomic)
-        let md5 = etag ?? Self.hex(Insecure.MD5.hash(data: body))
+        let md5 = etag ?? Hex.encode(Insecure.MD5.hash(data: body))
         let object = Object(key: key, size: body.count, etag: md5, contentType: contentType, lastModified: Date(), checksums: checksums)
         try JSONEncoder().encode(object).write(to: url.appendingPathExtension("json"), options: .atomic)
         buckets[bucket]?[key] = object
@@ -156,7 +154,7 @@ public actor S3Store {
         guard let u = uploads[uploadId], u.bucket == bucket, u.key == key else { throw S3Error.noSuchUpload }
         guard (1...10_000).contains(number) else { throw S3Error.invalidArgument("part numbers are 1 to 10000") }
         try Data(body).write(to: root.appendingPathComponent("s3-uploads/\(uploadId)/\(number)"), options: .atomic)
-        return Self.hex(Insecure.MD5.hash(data: body))
+        return Hex.encode(Insecure.MD5.hash(data: body))
     }
 
     /// Parts uploaded so far: (number, ETag, size), by number.
@@ -166,7 +164,7 @@ public actor S3Store {
         var out: [(number: Int, etag: String, size: Int)] = []
         for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] {
             guard let n = Int(name), let data = FileManager.default.contents(atPath: dir.appendingPathComponent(name).path) else { continue }
-            out.append((n, Self.hex(Insecure.MD5.hash(data: data)), data.count))
+            out.append((n, Hex.encode(Insecure.MD5.hash(data: data)), data.count))
         }
         return out.sorted { $0.number < $1.number }
     }
@@ -191,12 +189,12 @@ public actor S3Store {
                 throw S3Error.invalidPart(p.number)
             }
             let md5 = Insecure.MD5.hash(data: data)
-            guard Self.hex(md5) == p.etag else { throw S3Error.invalidPart(p.number) }
+            guard Hex.encode(md5) == p.etag else { throw S3Error.invalidPart(p.number) }
             if i < parts.count - 1 && data.count < 5 << 20 { throw S3Error.entityTooSmall }
             digests.append(contentsOf: md5)
             body.append(contentsOf: data)
         }
-        let etag = Self.hex(Insecure.MD5.hash(data: digests)) + "-\(parts.count)"
+        let etag = Hex.encode(Insecure.MD5.hash(data: digests)) + "-\(parts.count)"
         let object = try put(bucket: bucket, key: key, body: body, contentType: u.contentType, etag: etag)
         abort(uploadId: uploadId)
         return object

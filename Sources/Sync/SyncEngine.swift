@@ -221,7 +221,7 @@ public struct SyncEngine: Sendable {
         }.filter { !$0.files.isEmpty }
         guard !jobs.isEmpty else { return }
         let n = jobs.reduce(0) { $0 + $1.files.count }
-        log("upload: \(n) file\(n == 1 ? "" : "s") to s3://\(destination.bucket)/\(root)")
+        log("upload: \(n) file\(n == 1 ? "" : "s") to \(destination.uri(root))")
         _ = try await pipeline.upload(jobs, journal: journal)
     }
 

@@ -50,11 +50,11 @@ struct Render: AsyncParsableCommand {
                 let frames = try file.frames()
                 guard frame >= 1, frame <= frames.count else { throw ValidationError("\(input) has \(frames.count) frame(s)") }
                 pixels = try FrameDecoder.decode(file, frame: frames[frame - 1])
-                func number(_ t: UInt32) -> Double? {
-                    file.dataSet.string(Tag(t)).flatMap { Double($0.split(separator: "\\").first?.trimmingCharacters(in: .whitespaces) ?? "") }
+                func number(_ t: Tag) -> Double? {
+                    file.dataSet.string(t).flatMap { Double($0.split(separator: "\\").first?.trimmingCharacters(in: .whitespaces) ?? "") }
                 }
-                rescale = (number(0x0028_1053) ?? 1, number(0x0028_1052) ?? 0)
-                if win == nil, let c = number(0x0028_1050), let w = number(0x0028_1051) { win = (c, w) }
+                rescale = (number(.rescaleSlope) ?? 1, number(.rescaleIntercept) ?? 0)
+                if win == nil, let c = number(.windowCenter), let w = number(.windowWidth) { win = (c, w) }
             }
         } catch let e as ValidationError {
             throw e

@@ -22,7 +22,7 @@ struct Upload: AsyncParsableCommand {
     @Argument(help: "The folder to upload.")
     var folder: String
 
-    @Argument(help: "Destination, s3://bucket/prefix.")
+    @Argument(help: "Destination, s3://bucket/prefix (the prefix is a folder: a trailing / is added).")
     var destination: String
 
     @Option(help: "Requests in flight at once.")
@@ -52,7 +52,8 @@ struct Upload: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (bucket, prefix) = try S3Setup.parseS3URI(destination)
+        let target = try S3URI(parsing: destination).folder
+        let bucket = target.bucket, prefix = target.key
         let d = Defaults.current
         let client = try await S3Setup.makeClient(endpointURL: d.pick(aws.s3EndpointURL, "s3-endpoint-url"), region: d.pick(aws.region, "region"),
                                                   profile: d.pick(aws.profile, "profile"), connections: concurrency,

@@ -1,3 +1,4 @@
+import ByteCoding
 import Foundation
 import Testing
 @testable import DICOMCore
@@ -40,7 +41,7 @@ func compareFramesWithPydicom(_ paths: [String]) throws {
         let expected = try #require(obj["frames"] as? [Int]).map(UInt32.init)
         let file = try DICOMFile.read(path: path)
         let frames = try file.frames()
-        let ours = frames.map { f in frameBytes(f, in: file.dataSet.storage).withUnsafeBytes { crc32($0) } }
+        let ours = frames.map { f in frameBytes(f, in: file.dataSet.storage).withUnsafeBytes { CRC32.of($0).value } }
         #expect(ours == expected, "\(path): \(ours.count) frames here, \(expected.count) from pydicom")
     }
 }
@@ -71,10 +72,8 @@ func compareFramesWithPydicom(_ paths: [String]) throws {
     for line in r.out.split(separator: "\n") {
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
         let charset = SpecificCharacterSet(terms: try #require(obj["charset"]))
-        let hex = Array(try #require(obj["hex"]).utf8)
-        let bytes: [UInt8] = stride(from: 0, to: hex.count, by: 2).map {
-            UInt8(String(decoding: hex[$0..<$0 + 2], as: UTF8.self), radix: 16) ?? 0
-        }
+        let hex = try #require(obj["hex"])
+        let bytes = try #require(Hex.decode(hex))
         let decoded = bytes.withUnsafeBytes { charset.decode($0, isPersonName: obj["vr"] == "PN") }
         #expect(decoded == obj["text"], "\(obj["charset"] ?? "")")
         #expect(charset.isKnown)

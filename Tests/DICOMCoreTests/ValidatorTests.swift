@@ -1,3 +1,4 @@
+import ByteCoding
 import Foundation
 import Testing
 @testable import DICOMCore
@@ -50,7 +51,7 @@ private struct Planted: Sendable {
     var bytes: [UInt8] {
         var w = DataSetWriter()
         for (t, vr, v) in elements { w.element(t, vr, v) }
-        if deflated { return part10(transferSyntax: "1.2.840.10008.1.2.1.99", body: deflateRaw(w.bytes)) }
+        if deflated { return part10(transferSyntax: "1.2.840.10008.1.2.1.99", body: Zlib.deflate(w.bytes, format: .raw)) }
         return part10(transferSyntax: transferSyntax, body: w.bytes)
     }
 }

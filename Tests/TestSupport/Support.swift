@@ -1,4 +1,3 @@
-import CZlib
 import Foundation
 import DICOMCore
 
@@ -102,11 +101,6 @@ public final class BackgroundProcess: @unchecked Sendable {
     }
 }
 
-/// CRC-32 (zlib) of bytes, to compare frames with pydicom's `zlib.crc32`.
-public func crc32(_ b: UnsafeRawBufferPointer) -> UInt32 {
-    UInt32(CZlib.crc32(0, b.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(b.count)))
-}
-
 /// The bytes of a frame, fragments concatenated.
 public func frameBytes(_ frame: Frame, in storage: ByteStorage) -> [UInt8] {
     frame.ranges.flatMap { Array(storage.bytes($0)) }
@@ -182,6 +176,13 @@ public func toolPath(_ name: String = "ahi-upload") -> String {
     return packageRoot.appendingPathComponent(".build/debug/\(name)").path
 }
 
-
-/// Raw deflate (RFC 1951), as Deflated Explicit VR Little Endian stores a data set.
-public func deflateRaw(_ input: [UInt8]) -> [UInt8] { Deflate.compress(input, format: .raw) }
+/// Random bytes of a given size (deterministic per seed).
+public func testBytes(_ count: Int, seed: UInt64) -> [UInt8] {
+    var state = seed &+ 0x9E37_79B9_7F4A_7C15
+    var out = [UInt8](repeating: 0, count: count)
+    for i in 0..<count {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        out[i] = UInt8(truncatingIfNeeded: state >> 33)
+    }
+    return out
+}

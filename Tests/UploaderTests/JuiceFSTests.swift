@@ -1,3 +1,4 @@
+import ByteCoding
 import Crypto
 import Foundation
 import TestSupport
@@ -44,7 +45,7 @@ func multipartETag(of path: String, partSize: Int) throws -> String {
         offset = end
         count += 1
     }
-    return Insecure.MD5.hash(data: digests).map { String(format: "%02x", $0) }.joined() + "-\(count)"
+    return Hex.encode(Insecure.MD5.hash(data: digests)) + "-\(count)"
 }
 
 @Suite(.serialized) struct JuiceFSTests {

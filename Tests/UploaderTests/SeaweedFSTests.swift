@@ -1,3 +1,4 @@
+import ByteCoding
 import DICOMCore
 import Foundation
 import TestSupport
@@ -27,17 +28,6 @@ final class SeaweedServer: LocalS3Server, @unchecked Sendable {
                     "-webdav=false", "-admin.ui=false", "-s3.port=\(port)", "-s3.port.iceberg=0", "-s3.port.lance=0",
                     "-s3.config=\(dir.appendingPathComponent("s3.json").path)"])
     }
-}
-
-/// Random bytes of a given size (deterministic per seed).
-func testBytes(_ count: Int, seed: UInt64) -> [UInt8] {
-    var state = seed &+ 0x9E37_79B9_7F4A_7C15
-    var out = [UInt8](repeating: 0, count: count)
-    for i in 0..<count {
-        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-        out[i] = UInt8(truncatingIfNeeded: state >> 33)
-    }
-    return out
 }
 
 /// One server at a time: `weed mini` also binds fixed master/volume/filer ports.

@@ -3,8 +3,8 @@ import TestSupport
 import Testing
 @testable import Uploader
 
-/// The two official SigV4 suites in ../shared/testdata/sigv4 (see its README).
-private let suiteRoot = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/testdata/sigv4")
+/// The two official SigV4 suites, kept beside this file in Resources/sigv4 (see its README).
+private let suiteRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Resources/sigv4")
 private let suiteDate = Date(timeIntervalSince1970: 1_440_938_160)  // 20150830T123600Z
 
 /// A request as written in the suites' `.req` / `request.txt` files.

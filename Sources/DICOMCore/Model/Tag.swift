@@ -1,3 +1,5 @@
+import ByteCoding
+
 /// A DICOM attribute tag: a (group, element) pair, as in PS3.5 section 7.1.
 ///
 /// Stored as one 32-bit number (`group << 16 | element`) so that comparing and
@@ -60,10 +62,5 @@ public struct Tag: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 }
 
-@usableFromInline let hexDigits: [Character] = Array("0123456789abcdef")
-
 /// Four lower-case hexadecimal digits.
-@usableFromInline func hex4(_ v: UInt16) -> String {
-    String([hexDigits[Int(v >> 12 & 0xF)], hexDigits[Int(v >> 8 & 0xF)],
-            hexDigits[Int(v >> 4 & 0xF)], hexDigits[Int(v & 0xF)]])
-}
+func hex4(_ v: UInt16) -> String { Hex.encode([UInt8(v >> 8), UInt8(v & 0xFF)]) }

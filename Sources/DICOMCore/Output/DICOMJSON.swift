@@ -1,3 +1,5 @@
+import ByteCoding
+
 /// Writes a data set in the DICOM JSON Model (PS3.18 Annex F).
 ///
 /// - Keys are `GGGGEEEE`; each attribute has `vr` and, when not empty,
@@ -130,41 +132,5 @@ public enum DICOMJSON {
             }
         }
         out += "\""
-    }
-}
-
-/// Standard base64 (RFC 4648) with padding.
-public enum Base64 {
-    static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
-    /// The base64 text of `bytes` (checksums, digests).
-    public static func encode(_ bytes: [UInt8]) -> String {
-        var out = ""
-        bytes.withUnsafeBytes { encode($0, into: &out) }
-        return out
-    }
-
-    /// Appends the base64 text of `bytes` to `out`.
-    public static func encode(_ bytes: UnsafeRawBufferPointer, into out: inout String) {
-        let n = bytes.count
-        var buf = [UInt8]()
-        buf.reserveCapacity((n + 2) / 3 * 4)
-        var i = 0
-        while i + 3 <= n {
-            let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-            buf.append(alphabet[Int(v >> 18 & 63)]); buf.append(alphabet[Int(v >> 12 & 63)])
-            buf.append(alphabet[Int(v >> 6 & 63)]); buf.append(alphabet[Int(v & 63)])
-            i += 3
-        }
-        if n - i == 1 {
-            let v = UInt32(bytes[i]) << 16
-            buf.append(alphabet[Int(v >> 18 & 63)]); buf.append(alphabet[Int(v >> 12 & 63)])
-            buf.append(UInt8(ascii: "=")); buf.append(UInt8(ascii: "="))
-        } else if n - i == 2 {
-            let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-            buf.append(alphabet[Int(v >> 18 & 63)]); buf.append(alphabet[Int(v >> 12 & 63)])
-            buf.append(alphabet[Int(v >> 6 & 63)]); buf.append(UInt8(ascii: "="))
-        }
-        out += String(decoding: buf, as: UTF8.self)
     }
 }

@@ -1,3 +1,5 @@
+import ByteCoding
+
 /// Writes a file the way DCMTK's `dcmdump` does: one line per element with
 /// tag, VR, value, length, value multiplicity and keyword; items indented.
 public enum TextDump {
@@ -38,7 +40,7 @@ public enum TextDump {
                 line(depth, e.tag, e.vr.rawValue, "(PixelSequence #=\(fragments.count))", length, 1, e.keyword, into: &out)
                 for f in fragments {
                     let bytes = ds.storage.bytes(ByteRange(offset: f.offset, count: min(f.count, 16)))
-                    var v = bytes.map { hex2($0) }.joined(separator: "\\")
+                    var v = bytes.map { Hex.encode(CollectionOfOne($0)) }.joined(separator: "\\")
                     if f.count > 16 { v += "..." }
                     line(depth + 1, .item, "pi", v, String(f.count), 1, "Item", into: &out)
                 }
@@ -91,7 +93,7 @@ public enum TextDump {
                     let v = ds.isLittleEndian ? UInt16(b[i]) | UInt16(b[i + 1]) << 8 : UInt16(b[i]) << 8 | UInt16(b[i + 1])
                     parts.append(hex4(v))
                 } else {
-                    parts.append(hex2(b[i]))
+                    parts.append(Hex.encode(CollectionOfOne(b[i])))
                 }
                 i += word
             }
@@ -101,9 +103,5 @@ public enum TextDump {
         case .items(let items):
             return ("(Sequence #=\(items.count))", 1)
         }
-    }
-
-    static func hex2(_ b: UInt8) -> String {
-        String([hexDigits[Int(b >> 4)], hexDigits[Int(b & 0xF)]])
     }
 }

@@ -140,8 +140,8 @@ struct Parser {
         // Deflated: inflate the rest into new storage and parse that.
         var dataStart = pos
         if syntax.isDeflated {
-            let inflated = try Inflate.raw(storage.bytes(ByteRange(offset: pos, count: count - pos)),
-                                           cap: options.maxInflatedSize, offset: pos, path: path)
+            let inflated = try ByteStorage.inflating(storage.bytes(ByteRange(offset: pos, count: count - pos)),
+                                                     cap: options.maxInflatedSize, offset: pos, path: path)
             storage = inflated
             base = inflated.base ?? Parser.emptyBase
             count = inflated.count

@@ -52,8 +52,14 @@ public struct InstanceSummary: Sendable {
 public struct CrossFileFinding: Sendable {
     /// The diagnostic (a warning, or info for exact duplicates).
     public let diagnostic: Diagnostic
-    /// The files concerned: the first seen, then the one that disagrees.
+    /// The files concerned: the first seen, then the one that disagrees (none for a finding about the whole run).
     public let paths: [String]
+
+    /// A finding; callers add their own run-wide ones (the import job split) to `CrossFileCheck`'s.
+    public init(diagnostic: Diagnostic, paths: [String]) {
+        self.diagnostic = diagnostic
+        self.paths = paths
+    }
 }
 
 /// Checks across the files of one run: duplicated SOP Instance UIDs, and patient
@@ -97,15 +103,6 @@ public enum CrossFileCheck {
                                            "\(name) differs from \(first.path) in the same study\(values); HealthImaging will split the study into a non-primary image set"),
                     paths: [first.path, s.path]))
             }
-        }
-        let bytes = summaries.reduce(0) { $0 + $1.size }
-        if summaries.count > HealthImagingRules.maxFilesPerJob || bytes > HealthImagingRules.maxBytesPerJob {
-            let jobs = max((summaries.count + HealthImagingRules.maxFilesPerJob - 1) / HealthImagingRules.maxFilesPerJob,
-                           (bytes + HealthImagingRules.maxBytesPerJob - 1) / HealthImagingRules.maxBytesPerJob)
-            out.append(CrossFileFinding(
-                diagnostic: Diagnostic(.info, "ahi.job-split",
-                                       "\(summaries.count) files, \(bytes) bytes: more than one import job allows (\(HealthImagingRules.maxFilesPerJob) files, \(HealthImagingRules.maxBytesPerJob) bytes); at least \(jobs) jobs"),
-                paths: []))
         }
         return out
     }

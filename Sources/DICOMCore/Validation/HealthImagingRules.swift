@@ -2,6 +2,7 @@
 ///
 /// Which transfer syntaxes it imports, and whether it transcodes or retains them
 /// (§4.4), is part of the transfer syntax registry: `TransferSyntax.healthImagingImport`.
+/// The per-job quotas are the importer's concern: `ImportJobQuotas` in Uploader.
 public enum HealthImagingRules {
     /// Attributes whose absence makes an import fail or leaves the instance ungroupable (§4.2).
     public static let requiredTags: [Tag] = [
@@ -17,11 +18,6 @@ public enum HealthImagingRules {
 
     /// `maxLengths` in ascending tag order, for reports in a stable order.
     public static let maxLengthsInTagOrder: [(Tag, Int)] = maxLengths.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-
-    /// Files per import job (§3.1; adjustable per account).
-    public static let maxFilesPerJob = 5_000
-    /// Bytes per import job (§3.1: 10 GB, not adjustable).
-    public static let maxBytesPerJob = 10_000_000_000
 
     /// Largest single Part 10 file accepted (the conservative 4 GB of §3.1).
     public static let maxFileSize = 4_000_000_000

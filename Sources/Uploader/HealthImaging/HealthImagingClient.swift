@@ -1,4 +1,4 @@
-import DICOMCore
+import ByteCoding
 import Foundation
 
 /// An open enum: the documented values as constants, any other value kept as it
@@ -264,10 +264,11 @@ public struct HealthImagingClient: Sendable {
                                                   path: "/datastore/\(datastoreId)/imageSet/\(imageSetId)/getImageSetMetadata",
                                                   query: version.map { [("version", $0)] } ?? []))
         guard r.body.count >= 2, r.body[0] == 0x1F, r.body[1] == 0x8B else { return r.body }
-        guard let inflated = Deflate.gunzip(r.body) else {
-            throw AWSError.invalidResponse(operation: "GetImageSetMetadata", reason: "the gzip body does not inflate")
+        do {
+            return try Zlib.inflate(r.body, format: .gzip, limit: 1 << 30)
+        } catch {
+            throw AWSError.invalidResponse(operation: "GetImageSetMetadata", reason: "the gzip body does not inflate: \(error)")
         }
-        return inflated
     }
 
     /// GetImageFrame: the frame's bytes as stored, and their Content-Type.

@@ -1,5 +1,5 @@
+import ByteCoding
 import Crypto
-import DICOMCore
 import Foundation
 import NIOCore
 
@@ -338,6 +338,6 @@ public struct FolderUploader: Sendable {
 
     /// Hex MD5 of a buffer: the ETag S3 gives an unencrypted part.
     static func md5Hex(_ buffer: ByteBuffer) -> String {
-        buffer.withUnsafeReadableBytes { Insecure.MD5.hash(data: $0) }.map { String(format: "%02x", $0) }.joined()
+        Hex.encode(buffer.withUnsafeReadableBytes { Insecure.MD5.hash(data: $0) })
     }
 }

@@ -1,5 +1,5 @@
+import ByteCoding
 import Crypto
-import DICOMCore
 import Foundation
 import NIOCore
 

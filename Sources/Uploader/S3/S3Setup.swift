@@ -11,17 +11,6 @@ public enum S3Setup {
         public init(description: String) { self.description = description }
     }
 
-    /// Splits `s3://bucket/prefix` into bucket and prefix (without leading slash; a trailing slash kept).
-    public static func parseS3URI(_ uri: String) throws -> (bucket: String, prefix: String) {
-        guard uri.hasPrefix("s3://") else { throw SetupError(description: "\(uri): expected s3://bucket/prefix") }
-        let rest = uri.dropFirst(5)
-        let bucket = rest.prefix { $0 != "/" }
-        guard bucket.count >= 3 else { throw SetupError(description: "\(uri): bucket names have 3 to 63 characters") }
-        var prefix = String(rest.dropFirst(bucket.count).drop { $0 == "/" })
-        if !prefix.isEmpty && !prefix.hasSuffix("/") { prefix += "/" }
-        return (String(bucket), prefix)
-    }
-
     /// A client for `endpointURL` (or AWS when nil).
     public static func makeClient(endpointURL: String?, region explicitRegion: String?, profile: String?,
                                   connections: Int, checksumAlgorithm: ChecksumAlgorithm = .crc32c,

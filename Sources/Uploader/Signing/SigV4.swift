@@ -1,3 +1,4 @@
+import ByteCoding
 import Crypto
 import Foundation
 
@@ -132,7 +133,7 @@ public struct SigV4Signer: Sendable {
         let scope = "\(stamp.day)/\(region)/\(service)/aws4_request"
         let stringToSign = ["AWS4-HMAC-SHA256-PAYLOAD", stamp.full, scope, previous, Self.emptyPayloadHash,
                             Self.sha256Hex(chunk)].joined(separator: "\n")
-        return Self.hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: signingKey(day: stamp.day)))
+        return Hex.encode(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: signingKey(day: stamp.day)))
     }
 
     /// Bytes an aws-chunked body adds around `size` bytes of payload cut in `chunkSize` chunks
@@ -157,11 +158,11 @@ public struct SigV4Signer: Sendable {
             request.payloadHash,
         ].joined(separator: "\n")
         let stringToSign = [
-            "AWS4-HMAC-SHA256", stamp.full, scope, Self.hex(SHA256.hash(data: Data(canonical.utf8))),
+            "AWS4-HMAC-SHA256", stamp.full, scope, Hex.encode(SHA256.hash(data: Data(canonical.utf8))),
         ].joined(separator: "\n")
         let key = signingKey(day: stamp.day)
         let mac = HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key)
-        return Signature(canonicalRequest: canonical, stringToSign: stringToSign, signature: Self.hex(mac),
+        return Signature(canonicalRequest: canonical, stringToSign: stringToSign, signature: Hex.encode(mac),
                          signedHeaders: headers.names, scope: scope)
     }
 
@@ -258,14 +259,11 @@ public struct SigV4Signer: Sendable {
                 out.append(b)
             } else {
                 out.append(0x25)
-                out.append(upperHex[Int(b >> 4)])
-                out.append(upperHex[Int(b & 0xF)])
+                Hex.append(b, uppercase: true, to: &out)
             }
         }
         return String(decoding: out, as: UTF8.self)
     }
-
-    static let upperHex: [UInt8] = Array("0123456789ABCDEF".utf8)
 
     /// `A-Z a-z 0-9 - . _ ~`, by byte value.
     static let unreserved: [Bool] = (0..<256).map { (b: Int) -> Bool in
@@ -280,7 +278,7 @@ public struct SigV4Signer: Sendable {
         let bytes = Array(s.utf8)
         var i = 0
         while i < bytes.count {
-            if bytes[i] == 0x25, i + 2 < bytes.count, let h = hexNibble(bytes[i + 1]), let l = hexNibble(bytes[i + 2]) {
+            if bytes[i] == 0x25, i + 2 < bytes.count, let h = Hex.value(ofDigit: bytes[i + 1]), let l = Hex.value(ofDigit: bytes[i + 2]) {
                 out.append(h << 4 | l)
                 i += 3
             } else {
@@ -291,28 +289,11 @@ public struct SigV4Signer: Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func hexNibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: return c - 0x30
-        case 0x41...0x46: return c - 0x37
-        case 0x61...0x66: return c - 0x57
-        default: return nil
-        }
-    }
-
-    /// Lower-case hex of a digest or MAC.
-    static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0xF)]) }
-        return String(decoding: out, as: UTF8.self)
-    }
-
     /// Hex SHA-256 of bytes (for `x-amz-content-sha256` over plain HTTP).
-    public static func sha256Hex<D: DataProtocol>(_ data: D) -> String { hex(SHA256.hash(data: data)) }
+    public static func sha256Hex<D: DataProtocol>(_ data: D) -> String { Hex.encode(SHA256.hash(data: data)) }
 
     /// Lower-case hex SHA-256 of raw bytes.
-    public static func sha256Hex(_ bytes: UnsafeRawBufferPointer) -> String { hex(SHA256.hash(data: bytes)) }
+    public static func sha256Hex(_ bytes: UnsafeRawBufferPointer) -> String { Hex.encode(SHA256.hash(data: bytes)) }
 }
 
 /// `YYYYMMDD'T'HHMMSS'Z'` and `YYYYMMDD` of a date, in UTC.

@@ -24,6 +24,9 @@ struct DestinationOptions: ParsableArguments {
                                      roleArn: ServiceOptions.localRole)
         }
         let bucket = d.pick(self.bucket, "bucket"), role = d.pick(roleArn, "role-arn")
+        if let bucket, let problem = S3URI.bucketNameProblem(bucket) {
+            throw ValidationError("--bucket \(bucket): \(problem)")
+        }
         if required {
             guard bucket != nil else { throw ValidationError("--bucket is required to upload (or AHI_BUCKET)") }
             guard role != nil else { throw ValidationError("--role-arn (the data access role) is required (or AHI_ROLE_ARN)") }
