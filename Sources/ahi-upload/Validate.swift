@@ -83,7 +83,7 @@ struct Validate: AsyncParsableCommand {
             var s = "{\"severity\":\"\(d.severity.rawValue)\",\"code\":"
             DICOMJSON.writeString(d.code, into: &s)
             s += ",\"tagPath\":"
-            DICOMJSON.writeString(d.path, into: &s)
+            DICOMJSON.writeString(d.path.description, into: &s)
             s += ",\"offset\":" + (d.offset.map(String.init) ?? "null") + ",\"message\":"
             DICOMJSON.writeString(d.message, into: &s)
             return s + "}"

@@ -168,3 +168,22 @@ func plantedDefectIsReported(index: Int) throws {
     print("ahi-upload missed \(oursMissed) of \(defects.count) defects; dciodvfy reported nothing new for \(theirsMissed)")
     #expect(oursMissed == 0)
 }
+
+/// A finding inside a sequence item names its place: sequence, item number (from 1), element.
+@Test func nestedFindingsCarryTheirElementPath() throws {
+    var w = DataSetWriter()
+    w.text(0x0008_0016, "UI", "1.2.840.10008.5.1.4.1.1.7")
+    w.text(0x0008_0018, "UI", "1.2.3.4")
+    w.element(0x0008_1140, "SQ", [], length: 0xFFFF_FFFF)  // Referenced Image Sequence, undefined length
+    for uid in ["1.2.3.5", "1.2.03.x"] {  // the second item's UID breaks the UID rules
+        w.item(0xFFFE_E000, length: 0xFFFF_FFFF)
+        w.text(0x0008_1155, "UI", uid)
+        w.item(0xFFFE_E00D, length: 0)
+    }
+    w.item(0xFFFE_E0DD, length: 0)
+    let found = Validator.validate(bytes: part10(transferSyntax: "1.2.840.10008.1.2.1", body: w.bytes))
+    let nested = try #require(found.first { $0.path.steps.count == 2 }, "\(found)")
+    #expect(nested.path.description == "(0008,1140)[2].(0008,1155)")
+    #expect(nested.path.tag == .referencedSOPInstanceUID && nested.path.steps[0].item == 2)
+    #expect(ElementPath(.sopInstanceUID).description == "(0008,0018)" && ElementPath.file.description.isEmpty)
+}

@@ -77,12 +77,12 @@ public enum CrossFileCheck {
                 if let first = bySOP[uid] {
                     if sameContent(first.path, s.path, sizes: (first.size, s.size)) {
                         out.append(CrossFileFinding(
-                            diagnostic: Diagnostic(.info, "sop.duplicate-file", path: "\(Tag.sopInstanceUID)",
+                            diagnostic: Diagnostic(.info, "sop.duplicate-file", path: ElementPath(Tag.sopInstanceUID),
                                                    "same SOP Instance UID and identical bytes as \(first.path)"),
                             paths: [first.path, s.path]))
                     } else {
                         out.append(CrossFileFinding(
-                            diagnostic: Diagnostic(.warning, "sop.duplicate-instance", path: "\(Tag.sopInstanceUID)",
+                            diagnostic: Diagnostic(.warning, "sop.duplicate-instance", path: ElementPath(Tag.sopInstanceUID),
                                                    "SOP Instance UID \(uid) is also in \(first.path) with different content; HealthImaging keeps only one version"),
                             paths: [first.path, s.path]))
                     }
@@ -99,7 +99,7 @@ public enum CrossFileCheck {
                 let name = StandardDictionary.keyword(for: t) ?? "\(t)"
                 out.append(CrossFileFinding(
                     diagnostic: Diagnostic(.warning, isPatient ? "study.inconsistent-patient" : "study.inconsistent-study",
-                                           path: "\(t)",
+                                           path: ElementPath(t),
                                            "\(name) differs from \(first.path) in the same study\(values); HealthImaging will split the study into a non-primary image set"),
                     paths: [first.path, s.path]))
             }

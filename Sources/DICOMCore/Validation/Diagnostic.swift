@@ -9,7 +9,7 @@ public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
     /// A stable code, e.g. `uid.invalid`, `ahi.length-limit`.
     public var code: String
     /// Where: `(0040,0275)[1].(0040,0009)`; empty for file-level findings.
-    public var path: String
+    public var path: ElementPath
     /// Byte offset of the element's header (in the inflated stream for deflated files), if known.
     public var offset: Int?
     /// What is wrong. Never holds a patient-identifying value unless the
@@ -17,7 +17,7 @@ public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
     public var message: String
 
     /// Creates a diagnostic.
-    public init(_ severity: Severity, _ code: String, path: String = "", offset: Int? = nil, _ message: String) {
+    public init(_ severity: Severity, _ code: String, path: ElementPath = .file, offset: Int? = nil, _ message: String) {
         self.severity = severity
         self.code = code
         self.path = path

@@ -50,11 +50,11 @@ public enum Validator {
     /// Validates a file already read.
     public static func validate(_ file: DICOMFile, options: ValidationOptions = ValidationOptions()) -> [Diagnostic] {
         var out: [Diagnostic] = file.diagnostics.map {
-            Diagnostic($0.severity, $0.code, path: $0.tag.map { "\($0)" } ?? "", offset: $0.offset, $0.message)
+            Diagnostic($0.severity, $0.code, path: $0.tag.map(ElementPath.init) ?? .file, offset: $0.offset, $0.message)
         }
         checkPart10(file, into: &out)
         checkHealthImaging(file, options: options, into: &out)
-        checkEncoding(file.dataSet, prefix: "", explicit: file.dataSet.isExplicitVR, options: options, into: &out)
+        checkEncoding(file.dataSet, place: { ElementPath($0) }, explicit: file.dataSet.isExplicitVR, options: options, into: &out)
         checkPixelData(file, into: &out)
         if file.endOffset < file.dataSet.storage.count {
             out.append(Diagnostic(.warning, "part10.trailing-bytes", offset: file.endOffset,
@@ -83,27 +83,27 @@ public enum Validator {
             let end = meta.elements.last.map { $0.valueOffset + $0.valueLength } ?? gl.valueOffset
             let actual = end - (gl.valueOffset + gl.valueLength)
             if declared != actual {
-                out.append(Diagnostic(.error, "meta.group-length", path: "\(gl.tag)", offset: gl.offset,
+                out.append(Diagnostic(.error, "meta.group-length", path: ElementPath(gl.tag), offset: gl.offset,
                                       "File Meta Information Group Length is \(declared); the group holds \(actual) bytes"))
             }
         } else {
-            out.append(Diagnostic(.warning, "meta.missing-group-length", path: "\(Tag.fileMetaInformationGroupLength)",
+            out.append(Diagnostic(.warning, "meta.missing-group-length", path: ElementPath(Tag.fileMetaInformationGroupLength),
                                   "no File Meta Information Group Length"))
         }
         for tag in [Tag.fileMetaInformationVersion, .mediaStorageSOPClassUID, .mediaStorageSOPInstanceUID]
         where meta[tag] == nil {
-            out.append(Diagnostic(.error, "meta.missing-element", path: "\(tag)",
+            out.append(Diagnostic(.error, "meta.missing-element", path: ElementPath(tag),
                                   "no \(StandardDictionary.keyword(for: tag) ?? "\(tag)") in the File Meta group"))
         }
         if meta[.transferSyntaxUID] == nil, !out.contains(where: { $0.code == "meta.missing-transfer-syntax" }) {
-            out.append(Diagnostic(.error, "meta.missing-transfer-syntax", path: "\(Tag.transferSyntaxUID)", "no Transfer Syntax UID"))
+            out.append(Diagnostic(.error, "meta.missing-transfer-syntax", path: ElementPath(Tag.transferSyntaxUID), "no Transfer Syntax UID"))
         }
         if let i = out.firstIndex(where: { $0.code == "meta.missing-transfer-syntax" || $0.code == "meta.unknown-transfer-syntax" }) {
             out[i].severity = .error
         }
         for (metaTag, dataTag) in [(Tag.mediaStorageSOPClassUID, Tag.sopClassUID), (.mediaStorageSOPInstanceUID, .sopInstanceUID)] {
             if let a = meta.trimmedBytes(metaTag), let b = file.dataSet.trimmedBytes(dataTag), !a.elementsEqual(b) {
-                out.append(Diagnostic(.error, "meta.sop-mismatch", path: "\(metaTag)",
+                out.append(Diagnostic(.error, "meta.sop-mismatch", path: ElementPath(metaTag),
                                       "\(metaTag) is \(meta.string(metaTag) ?? "") but \(dataTag) is \(file.dataSet.string(dataTag) ?? "")"))
             }
         }
@@ -115,12 +115,12 @@ public enum Validator {
         let ds = file.dataSet
         if let uid = file.meta.string(.transferSyntaxUID), case let syntax = TransferSyntax.forUID(uid),
            syntax.healthImagingImport == nil {
-            out.append(Diagnostic(.error, "ahi.unsupported-transfer-syntax", path: "\(Tag.transferSyntaxUID)",
+            out.append(Diagnostic(.error, "ahi.unsupported-transfer-syntax", path: ElementPath(Tag.transferSyntaxUID),
                                   "HealthImaging does not import transfer syntax \(uid) (\(syntax.name))"))
         }
         for tag in HealthImagingRules.requiredTags
         where ds[tag].map({ wholeValue(ds.bytes(of: $0)).isEmpty }) ?? true {
-            out.append(Diagnostic(.error, "ahi.missing-required", path: "\(tag)",
+            out.append(Diagnostic(.error, "ahi.missing-required", path: ElementPath(tag),
                                   "\(StandardDictionary.keyword(for: tag) ?? "\(tag)") is missing or empty; HealthImaging cannot import the instance"))
         }
         for (tag, limit) in HealthImagingRules.maxLengthsInTagOrder {
@@ -128,7 +128,7 @@ public enum Validator {
             // The whole value, backslashes included, as HealthImaging stores it.
             let n = characterCount(wholeValue(ds.bytes(of: e)), vr: e.vr, characterSet: ds.characterSet)
             if n > limit {
-                out.append(Diagnostic(.error, "ahi.length-limit", path: "\(tag)", offset: e.offset,
+                out.append(Diagnostic(.error, "ahi.length-limit", path: ElementPath(tag), offset: e.offset,
                                       "\(StandardDictionary.keyword(for: tag) ?? "") is \(n) characters; HealthImaging accepts at most \(limit)"))
             }
         }
@@ -142,7 +142,8 @@ public enum Validator {
 
     /// Encoding checks over every element, recursively. Works on the raw value
     /// bytes: nothing is decoded or allocated unless a problem is found.
-    static func checkEncoding(_ ds: DataSet, prefix: String, explicit: Bool, options: ValidationOptions,
+    /// `place` gives an element's path from its tag (top level, or inside an item).
+    static func checkEncoding(_ ds: DataSet, place: (Tag) -> ElementPath, explicit: Bool, options: ValidationOptions,
                               into out: inout [Diagnostic]) {
         var previous: Tag?
         var dictionary = StandardDictionary.Cursor()
@@ -150,7 +151,7 @@ public enum Validator {
         let counting = CharacterCounting(characterSet)
         for e in ds.elements {
             func report(_ severity: Diagnostic.Severity, _ code: String, _ message: String) {
-                out.append(Diagnostic(severity, code, path: prefix + "\(e.tag)", offset: e.offset, message))
+                out.append(Diagnostic(severity, code, path: place(e.tag), offset: e.offset, message))
             }
             if let p = previous {
                 if e.tag == p {
@@ -162,7 +163,8 @@ public enum Validator {
             previous = e.tag
             if let items = e.items {
                 for (i, item) in items.enumerated() {
-                    checkEncoding(item, prefix: prefix + "\(e.tag)[\(i + 1)].", explicit: explicit, options: options, into: &out)
+                    let sequence = place(e.tag)
+                    checkEncoding(item, place: { sequence.child($0, inItem: i + 1) }, explicit: explicit, options: options, into: &out)
                 }
                 continue
             }
@@ -403,28 +405,28 @@ public enum Validator {
     static func checkPixelData(_ file: DICOMFile, into out: inout [Diagnostic]) {
         let ds = file.dataSet
         if let stored = ds.int(.bitsStored), let allocated = ds.int(.bitsAllocated), stored > allocated {
-            out.append(Diagnostic(.warning, "pixel.bits-stored", path: "\(Tag.bitsStored)",
+            out.append(Diagnostic(.warning, "pixel.bits-stored", path: ElementPath(Tag.bitsStored),
                                   "Bits Stored \(stored) exceeds Bits Allocated \(allocated)"))
         }
         if let stored = ds.int(.bitsStored), let high = ds.int(.highBit), high != stored - 1 {
-            out.append(Diagnostic(.warning, "pixel.high-bit", path: "\(Tag.highBit)",
+            out.append(Diagnostic(.warning, "pixel.high-bit", path: ElementPath(Tag.highBit),
                                   "High Bit \(high) should be Bits Stored \(stored) − 1"))
         }
         if let pi = ds.string(.photometricInterpretation), let spp = ds.int(.samplesPerPixel) {
             if let expected = samplesForPhotometric[pi], expected != spp {
-                out.append(Diagnostic(.warning, "pixel.photometric-samples", path: "\(Tag.photometricInterpretation)",
+                out.append(Diagnostic(.warning, "pixel.photometric-samples", path: ElementPath(Tag.photometricInterpretation),
                                       "Photometric Interpretation \(pi) needs \(expected) samples per pixel; (0028,0002) is \(spp)"))
             }
         }
         guard let pixel = ds[.pixelData] else { return }
         if pixel.isUndefinedLength {
             if let fragments = pixel.fragments, fragments.count < 2 {
-                out.append(Diagnostic(.error, "pixel.no-fragments", path: "\(Tag.pixelData)", offset: pixel.offset,
+                out.append(Diagnostic(.error, "pixel.no-fragments", path: ElementPath(Tag.pixelData), offset: pixel.offset,
                                       "encapsulated pixel data has no fragment after the offset table"))
                 return
             }
         } else if file.transferSyntax.isEncapsulated {
-            out.append(Diagnostic(.error, "pixel.not-encapsulated", path: "\(Tag.pixelData)", offset: pixel.offset,
+            out.append(Diagnostic(.error, "pixel.not-encapsulated", path: ElementPath(Tag.pixelData), offset: pixel.offset,
                                   "\(file.transferSyntax.name) needs encapsulated pixel data"))
             return
         }
@@ -434,23 +436,23 @@ public enum Validator {
                 _ = try file.frames()
             } catch let error {
                 let code = error == .notIndexed ? "pixel.not-indexed" : "pixel.offset-table"
-                out.append(Diagnostic(.error, code, path: "\(Tag.pixelData)", offset: pixel.offset, "\(error)"))
+                out.append(Diagnostic(.error, code, path: ElementPath(Tag.pixelData), offset: pixel.offset, "\(error)"))
             }
             return
         }
         guard let rows = ds.int(.rows), rows > 0, let cols = ds.int(.columns), cols > 0,
               let bits = ds.int(.bitsAllocated), bits > 0 else {
-            out.append(Diagnostic(.error, "pixel.missing-attribute", path: "\(Tag.pixelData)", offset: pixel.offset,
+            out.append(Diagnostic(.error, "pixel.missing-attribute", path: ElementPath(Tag.pixelData), offset: pixel.offset,
                                   "Rows, Columns or Bits Allocated is missing or zero"))
             return
         }
         let spp = ds.int(.samplesPerPixel) ?? 1
         let expected = (rows * cols * spp * bits * file.numberOfFrames + 7) / 8
         if pixel.valueLength < expected {
-            out.append(Diagnostic(.error, "pixel.native-length", path: "\(Tag.pixelData)", offset: pixel.offset,
+            out.append(Diagnostic(.error, "pixel.native-length", path: ElementPath(Tag.pixelData), offset: pixel.offset,
                                   "Pixel Data holds \(pixel.valueLength) bytes; Rows×Columns×Samples×Bits×Frames needs \(expected)"))
         } else if pixel.valueLength != expected + expected % 2 {
-            out.append(Diagnostic(.warning, "pixel.native-length", path: "\(Tag.pixelData)", offset: pixel.offset,
+            out.append(Diagnostic(.warning, "pixel.native-length", path: ElementPath(Tag.pixelData), offset: pixel.offset,
                                   "Pixel Data holds \(pixel.valueLength) bytes; Rows×Columns×Samples×Bits×Frames gives \(expected)"))
         }
     }
