@@ -109,10 +109,15 @@ public final class Ledger: @unchecked Sendable {
         batch_id, s3_key, upload_id, job_id, image_set_id, last_error, error_kind, attempts, retry_after, disposed, first_seen, updated_at
         """
 
+    /// The ledger file of a state directory.
+    public static func path(inDirectory directory: String) -> String {
+        (directory as NSString).appendingPathComponent("ledger.sqlite")
+    }
+
     /// Opens (or creates) the ledger in `directory`.
     public init(directory: String, readOnly: Bool = false) throws {
         if !readOnly { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        path = (directory as NSString).appendingPathComponent("ledger.sqlite")
+        path = Self.path(inDirectory: directory)
         if readOnly && !FileManager.default.fileExists(atPath: path) {
             throw SQLiteError(code: 14, message: "no ledger at \(path)")
         }

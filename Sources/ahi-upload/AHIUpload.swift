@@ -10,6 +10,11 @@ struct AHIUpload: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ahi-upload",
         abstract: "Read, validate and move DICOM studies into AWS HealthImaging.",
+        discussion: """
+            ahi-upload FOLDER --datastore ID … (the default command, import) validates every file, uploads the valid ones to S3 and imports them into a HealthImaging data store, then reports each file.
+            Try it without an AWS account: ahi-upload FOLDER --local (a HealthImaging started in this process; verify, jobs, job and frame take --local too).
+            Defaults for --datastore, --bucket, --role-arn, --region, --profile come from AHI_* variables (AHI_DATASTORE, …) or ~/.config/ahi-upload/config (`datastore = …` lines).
+            """,
         version: "0.1.0",
         subcommands: [Import.self, Dump.self, Validate.self, Upload.self, Jobs.self, Job.self, Verify.self, Decode.self, Render.self, FrameCommand.self,
                       SyncCommand.self, WatchCommand.self, StatusCommand.self],

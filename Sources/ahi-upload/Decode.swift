@@ -29,6 +29,7 @@ struct Decode: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
+        try Paths.require([input])
         let bytes: [UInt8]
         do { bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: input))) } catch {
             throw ValidationError("\(input): cannot read: \(error.localizedDescription)")

@@ -34,6 +34,7 @@ struct Dump: ParsableCommand {
     var quiet = false
 
     func run() throws {
+        try Paths.require(files)
         var failed = 0
         let options = ParseOptions(stopBeforePixelData: stopBeforePixels, strict: strict)
         let format = output ?? self.format ?? .text

@@ -76,6 +76,7 @@ struct Import: AsyncParsableCommand {
     var showPHI = false
 
     func run() async throws {
+        try Paths.require(paths)
         let shard = try sharding.resolve()
         let interactive = isatty(2) == 1 && !quiet
         let quiet = self.quiet
@@ -159,5 +160,28 @@ struct Import: AsyncParsableCommand {
         if let shard = r.shard { tail += "; shard \(shard)" }
         if !r.crossFile.isEmpty { tail = "\(r.crossFile.count) cross-file warning\(r.crossFile.count == 1 ? "" : "s"); " + tail }
         print("\(r.files.count) files: \(parts.joined(separator: ", ")); \(tail)")
+        if isatty(1) == 1 && !quiet { for line in nextSteps(r) { print(line) } }
+    }
+
+    /// On a terminal, after something was imported: the commands that prove it worked.
+    func nextSteps(_ r: ImportReport) -> [String] {
+        guard let first = r.files.first(where: { $0.status == .imported || $0.status == .alreadyImported }) else { return [] }
+        func quote(_ s: String) -> String {
+            s.allSatisfy { $0.isLetter || $0.isNumber || "/._-+=:,@".contains($0) } ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        }
+        var target: [String] = []
+        if service.local {
+            target = ["--local"] + (service.localDir.map { ["--local-dir", quote($0)] } ?? [])
+        } else {
+            target = ["--datastore", r.datastoreId]
+            for (flag, value) in [("--region", service.aws.region), ("--profile", service.aws.profile), ("--endpoint-url", service.endpointURL),
+                                  ("--s3-endpoint-url", service.aws.s3EndpointURL)] {
+                if let value { target += [flag, quote(value)] }
+            }
+        }
+        let png = ((first.path as NSString).lastPathComponent as NSString).deletingPathExtension + ".png"
+        return ["", "Next steps:",
+                "  ahi-upload verify \(paths.map(quote).joined(separator: " ")) \(target.joined(separator: " "))   # every stored frame's checksum against the source",
+                "  ahi-upload render \(quote(first.path)) --png \(quote(png))   # look at one imported frame"]
     }
 }

@@ -37,6 +37,7 @@ struct Render: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
+        try Paths.require([input])
         let bytes = [UInt8]((try? Data(contentsOf: URL(fileURLWithPath: input))) ?? Data())
         guard !bytes.isEmpty else { throw ValidationError("\(input): cannot read") }
         var pixels: PixelBuffer

@@ -184,6 +184,7 @@ struct SyncCommand: AsyncParsableCommand {
     var noWait = false
 
     func run() async throws {
+        try Paths.require([options.folder], folders: true)
         let signals = SignalStop()
         let log = options.log
         guard let lock = await options.lock(command: "sync") else { return }
@@ -228,6 +229,7 @@ struct WatchCommand: AsyncParsableCommand {
     var polling = false
 
     func run() async throws {
+        try Paths.require([options.folder], folders: true)
         let root = URL(fileURLWithPath: options.folder).standardizedFileURL.path
         let watcher = DirectoryWatcher(folder: root, polling: polling)
         let signals = SignalStop(onSignal: { watcher.signal() })
@@ -305,6 +307,8 @@ struct StatusCommand: AsyncParsableCommand {
 
     struct Report: Codable {
         var ledger: String
+        /// False before the first `sync` or `watch` with this state directory.
+        var exists = true
         var counts: [String: Int]
         var unfinished: Int
         var oldestUnfinished: LedgerFile?
@@ -315,6 +319,16 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let dir = Self.defaultStateDirectory(stateDir)
+        let path = Ledger.path(inDirectory: dir)
+        guard FileManager.default.fileExists(atPath: path) else {
+            // Monitoring calls this before anything ran: say so, and exit 0.
+            let empty = Report(ledger: path, exists: false,
+                               counts: Dictionary(uniqueKeysWithValues: FileStatus.ledgerStates.map { ($0.rawValue, 0) }),
+                               unfinished: 0, oldestUnfinished: nil, lastRun: nil, problems: [], batchesRunning: [])
+            if output.json { return try printJSON(empty) }
+            print("no sync has run yet with the state directory \(dir) (no ledger at \(path)); `ahi-upload sync FOLDER` starts one")
+            return
+        }
         let ledger = try Ledger(directory: dir, readOnly: true)
         let report = try ledger.read { t in
             let counts = try t.counts()

@@ -52,6 +52,7 @@ struct Upload: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try Paths.require([folder], folders: true)
         let target = try S3URI(parsing: destination).folder
         let bucket = target.bucket, prefix = target.key
         let d = Defaults.current

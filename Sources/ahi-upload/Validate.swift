@@ -39,6 +39,7 @@ struct Validate: AsyncParsableCommand {
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func run() async throws {
+        try Paths.require(paths)
         let (files, problems) = FileWalker.files(under: paths)
         let results = await ImportCandidate.readAll(files, options: .init(showPHI: showPHI, checksum: false), width: max(1, jobs))
         var cross = CrossFileCheck.check(results.compactMap(\.summary), showPHI: showPHI)

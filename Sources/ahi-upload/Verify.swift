@@ -50,6 +50,7 @@ struct Verify: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try Paths.require(paths)
         let download = self.download, concurrency = self.concurrency
         let (checked, problems) = try await service.connect().use { c -> (Int, [String]) in
             let verifier = FrameVerifier(client: c.healthImaging, datastoreId: c.datastore)

@@ -133,6 +133,13 @@ private func roundTrip(_ client: S3Client, bucket: String) async throws {
                 #expect(!"\(error)".contains("wrong-secret-value") && !"\(error)".contains(moto.secretKey))
             }
         }
+        // As a user meets it: the command names the role and STS's error code, and no secret.
+        let r = try run(toolPath(), [fixture("sample-study"), "--profile", "bad-role", "--datastore", String(repeating: "0", count: 32),
+                                     "--bucket", "ahi-bucket", "--role-arn", "arn:aws:iam::123456789012:role/HealthImagingImport"],
+                        environment: env.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { a, _ in a })
+        #expect(r.status != 0)
+        #expect(r.err.contains("cannot assume role \(moto.roleArn): STS answered SignatureDoesNotMatch"), "\(r.err)")
+        #expect(!r.err.contains("wrong-secret-value") && !r.err.contains(moto.secretKey))
     }
 
     @Test(.timeLimit(.minutes(3))) func webIdentityRefreshesFromTheTokenFile() async throws {

@@ -2,10 +2,10 @@ import Foundation
 
 /// Why no credentials could be had. Messages name the provider and never hold a secret.
 public enum CredentialError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// No provider in the chain had credentials.
+    /// No provider in the chain had credentials: each source tried, with why it gave none.
     case notFound(tried: [String])
-    /// The named profile is in neither file.
-    case profileNotFound(String)
+    /// The named profile is in neither file (`searched`: the files, whether they exist).
+    case profileNotFound(String, searched: String)
     /// A profile or variable is incomplete or malformed.
     case invalid(source: String, reason: String)
     /// `credential_process` failed.
@@ -17,8 +17,11 @@ public enum CredentialError: Error, Sendable, Equatable, CustomStringConvertible
     public var description: String {
         switch self {
         case .notFound(let tried):
-            return "no AWS credentials found (tried: \(tried.joined(separator: ", "))); set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or use --profile"
-        case .profileNotFound(let p): return "profile \"\(p)\" is not in ~/.aws/credentials or ~/.aws/config"
+            return "no AWS credentials found. Tried, in order:\n" + tried.map { "  - " + $0 }.joined(separator: "\n")
+                + "\nTo fix: run `aws configure` (writes ~/.aws/credentials), choose a profile with AWS_PROFILE or --profile, "
+                + "or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; to try ahi-upload without AWS, add --local."
+        case .profileNotFound(let p, let searched):
+            return "profile \"\(p)\" (from --profile or AWS_PROFILE): \(searched); create it with `aws configure --profile \(p)`"
         case .invalid(let s, let r): return "\(s): \(r)"
         case .process(let c, let r): return "credential_process \"\(c)\": \(r)"
         case .unsupported(let s, let w): return "\(s): \(w) is not supported yet"
@@ -52,53 +55,73 @@ public struct CredentialChain: Sendable {
     public func resolve() throws(CredentialError) -> AWSCredentials {
         var tried: [String] = []
         if explicitProfile == nil {
-            tried.append("environment")
             if let c = try fromEnvironment() { return c }
+            tried.append(Self.environmentNotSet)
         }
         let files = ProfileFiles.load(environment: environment)
-        tried.append("profile \(profileName)")
         guard let settings = files.settings(of: profileName) else {
-            if explicitProfile != nil || environment["AWS_PROFILE"] != nil { throw .profileNotFound(profileName) }
-            throw .notFound(tried: tried)
+            if explicitProfile != nil || environment["AWS_PROFILE"] != nil { throw .profileNotFound(profileName, searched: files.searched) }
+            throw .notFound(tried: tried + ["profile \(profileName): \(files.searched)"])
         }
         return try fromProfile(settings, name: profileName)
     }
+
+    static let environmentNotSet = "environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set"
 
     /// The whole chain, in the SDKs' order: environment (unless a profile was
     /// named), `role_arn` through STS AssumeRole, web identity (profile or
     /// `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`) through STS, the profile's
     /// static keys or `credential_process`, then the container endpoint and EC2
     /// instance metadata when no profile had credentials.
+    ///
+    /// When no source has credentials, the error lists every source tried and why each
+    /// gave none (the container and instance-metadata failures included), never a secret.
     public func resolveAll() async throws(CredentialError) -> AWSCredentials {
         var tried: [String] = []
         if explicitProfile == nil {
-            tried.append("environment")
             if let c = try fromEnvironment() { return c }
+            tried.append(Self.environmentNotSet)
         }
         let files = ProfileFiles.load(environment: environment)
         let settings = files.settings(of: profileName)
         if let s = settings, s["role_arn"] != nil, s["web_identity_token_file"] == nil {
             return try await assumeRole(profile: profileName, files: files, visited: [])
         }
-        tried.append("web identity")
         if let c = try await webIdentity(settings ?? [:]) { return c }
-        tried.append("profile \(profileName)")
+        tried.append("web identity: AWS_WEB_IDENTITY_TOKEN_FILE is not set")
         if let s = settings { return try fromProfile(s, name: profileName) }
-        if explicitProfile != nil || environment["AWS_PROFILE"] != nil { throw .profileNotFound(profileName) }
-        tried.append("container endpoint")
-        if let c = try await MetadataCredentials.container(environment) { return c }
-        if environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() != "true" {
-            tried.append("EC2 instance metadata")
-            if let c = try await MetadataCredentials.instanceMetadata(environment) { return c }
+        if explicitProfile != nil || environment["AWS_PROFILE"] != nil { throw .profileNotFound(profileName, searched: files.searched) }
+        tried.append("profile \(profileName): \(files.searched)")
+        do {
+            if let c = try await MetadataCredentials.container(environment) { return c }
+            tried.append("container endpoint: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and AWS_CONTAINER_CREDENTIALS_FULL_URI are not set")
+        } catch {
+            tried.append("container endpoint: \(Self.reason(error))")
+        }
+        if environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() == "true" {
+            tried.append("instance metadata: disabled (AWS_EC2_METADATA_DISABLED=true)")
+        } else {
+            do {
+                if let c = try await MetadataCredentials.instanceMetadata(environment) { return c }
+                tried.append("instance metadata: no credentials")
+            } catch {
+                tried.append("instance metadata: \(Self.reason(error))")
+            }
         }
         throw .notFound(tried: tried)
+    }
+
+    /// A provider's failure without its source name (the list already says it).
+    static func reason(_ e: CredentialError) -> String {
+        if case .invalid(_, let reason) = e { return reason }
+        return e.description
     }
 
     /// `role_arn` with `source_profile` (followed recursively, cycles refused) or
     /// `credential_source` (`Environment`, `Ec2InstanceMetadata`, `EcsContainer`), through STS AssumeRole.
     func assumeRole(profile name: String, files: ProfileFiles, visited: Set<String>) async throws(CredentialError) -> AWSCredentials {
         let source = "profile \(name) (assume role)"
-        guard let s = files.settings(of: name) else { throw .profileNotFound(name) }
+        guard let s = files.settings(of: name) else { throw .profileNotFound(name, searched: files.searched) }
         guard let roleArn = s["role_arn"] else { return try fromProfile(s, name: name) }
         if s["mfa_serial"] != nil {
             throw .unsupported(source: source, what: "mfa_serial (an interactive MFA code; use credential_process)")
@@ -109,7 +132,9 @@ public struct CredentialChain: Sendable {
             guard !visited.contains(sourceProfile) else {
                 throw .invalid(source: source, reason: "source_profile chain loops back to \(sourceProfile)")
             }
-            guard let sourceSettings = files.settings(of: sourceProfile) else { throw .profileNotFound(sourceProfile) }
+            guard let sourceSettings = files.settings(of: sourceProfile) else {
+                throw .profileNotFound(sourceProfile, searched: files.searched)
+            }
             if sourceProfile != name, sourceSettings["role_arn"] != nil {
                 sourceCredentials = try await assumeRole(profile: sourceProfile, files: files, visited: visited.union([name]))
             } else {

@@ -12,6 +12,20 @@ public struct ProfileFiles: Sendable {
     public var credentials: [String: [String: String]] = [:]
     /// Settings by profile name from the config file.
     public var config: [String: [String: String]] = [:]
+    /// The credentials file read (or looked for).
+    public var credentialsPath = ""
+    /// The config file read (or looked for).
+    public var configPath = ""
+    /// Which of the two files exist.
+    public var existing: [String] = []
+
+    /// `PATH or PATH`, and whether they exist, for messages.
+    public var searched: String {
+        let both = "\(credentialsPath) or \(configPath)"
+        if existing.isEmpty { return "no \(both) (neither file exists)" }
+        let names = Set(credentials.keys).union(config.keys).sorted()
+        return "not in \(both)" + (names.isEmpty ? "" : " (profiles there: \(names.joined(separator: ", ")))")
+    }
 
     /// Reads the files named by `AWS_SHARED_CREDENTIALS_FILE` / `AWS_CONFIG_FILE`,
     /// or `~/.aws/credentials` and `~/.aws/config`. Missing files are empty.
@@ -21,11 +35,15 @@ public struct ProfileFiles: Sendable {
         let credentialsPath = expand(environment["AWS_SHARED_CREDENTIALS_FILE"] ?? "~/.aws/credentials")
         let configPath = expand(environment["AWS_CONFIG_FILE"] ?? "~/.aws/config")
         var files = ProfileFiles()
+        files.credentialsPath = credentialsPath
+        files.configPath = configPath
         if let text = try? String(contentsOfFile: credentialsPath, encoding: .utf8) {
             files.credentials = parse(text, isConfig: false)
+            files.existing.append(credentialsPath)
         }
         if let text = try? String(contentsOfFile: configPath, encoding: .utf8) {
             files.config = parse(text, isConfig: true)
+            files.existing.append(configPath)
         }
         return files
     }

@@ -57,8 +57,14 @@ enum STSCredentials {
         let response: AWSResponse
         do {
             response = try await transport.send(request)
+        } catch let error as AWSError {
+            if case .service(let status, let code, let message, _, _) = error {
+                throw .invalid(source: source, reason: "cannot assume role \(roleArn): STS answered \(code) (HTTP \(status))"
+                                   + (message.isEmpty ? "" : ": \(message)"))
+            }
+            throw .invalid(source: source, reason: "cannot assume role \(roleArn): \(error)")
         } catch {
-            throw .invalid(source: source, reason: "\(error)")
+            throw .invalid(source: source, reason: "cannot assume role \(roleArn): \(error)")
         }
         return try parse(response.text, source: source)
     }
