@@ -42,7 +42,13 @@ public enum FrameDecoder {
         var bytes: [UInt8] = []
         for r in frame.ranges { bytes += ds.storage.copyBytes(r) }
         let syntax = file.transferSyntax
-        if !syntax.isEncapsulated { return try native(bytes, px, littleEndian: ds.isLittleEndian) }
+        if !syntax.isEncapsulated {
+            let layout: NativePixelLayout
+            do { layout = try NativePixelLayout(ds) } catch { throw .unsupported("\(error)") }
+            if layout.bitsAllocated == 1 { return try bits(bytes, layout, bitOffset: frame.bitOffset) }
+            if layout.isYBRFull422 { return try ybrFull422(bytes, layout, px, littleEndian: ds.isLittleEndian) }
+            return try native(bytes, px, littleEndian: ds.isLittleEndian)
+        }
         switch syntax.codec {
         case .rle:
             return try native(try rle(bytes, px), px, littleEndian: true, planarOverride: true)
@@ -79,6 +85,41 @@ public enum FrameDecoder {
         }
         return PixelBuffer(width: px.columns, height: px.rows, components: spp, bitsStored: px.bitsStored, isSigned: px.isSigned,
                            bytesPerSample: bps, bytes: out)
+    }
+
+    /// 1-bit native samples (PS3.5 8.1.1: least significant bit first, frames packed
+    /// without padding) → one byte per sample, 0 or 1.
+    static func bits(_ b: [UInt8], _ layout: NativePixelLayout, bitOffset: Int) throws(CodecError) -> PixelBuffer {
+        let n = layout.samplesPerFrame
+        guard b.count * 8 >= bitOffset + n else {
+            throw .decodeFailed(backend: "native", reason: "frame has \(b.count * 8 - bitOffset) bits, needs \(n)")
+        }
+        var out = [UInt8](repeating: 0, count: n)
+        for i in 0..<n {
+            let bit = bitOffset + i
+            out[i] = b[bit >> 3] >> UInt8(bit & 7) & 1
+        }
+        return PixelBuffer(width: layout.columns, height: layout.rows, components: layout.samplesPerPixel, bitsStored: 1,
+                           isSigned: false, bytesPerSample: 1, bytes: out)
+    }
+
+    /// YBR_FULL_422 native samples (each two pixels stored Y Y Cb Cr, PS3.3 C.7.6.3.1.2) →
+    /// interleaved YBR_FULL, each pair's Cb and Cr given to both pixels.
+    static func ybrFull422(_ b: [UInt8], _ layout: NativePixelLayout, _ px: ImagePixel, littleEndian: Bool) throws(CodecError) -> PixelBuffer {
+        let bps = (layout.bitsAllocated + 7) / 8, needed = layout.samplesPerFrame * bps
+        guard layout.columns % 2 == 0 else { throw .unsupported("YBR_FULL_422 with an odd number of columns (\(layout.columns))") }
+        guard b.count >= needed else { throw .decodeFailed(backend: "native", reason: "frame has \(b.count) bytes, needs \(needed)") }
+        // Expand to Y Cb Cr per pixel, then read as ordinary interleaved samples.
+        var full = [UInt8](repeating: 0, count: layout.rows * layout.columns * 3 * bps)
+        for pair in 0..<(layout.rows * layout.columns / 2) {
+            let src = pair * 4 * bps, dst = pair * 6 * bps
+            for k in 0..<bps {
+                let y0 = b[src + k], y1 = b[src + bps + k], cb = b[src + 2 * bps + k], cr = b[src + 3 * bps + k]
+                full[dst + k] = y0; full[dst + bps + k] = cb; full[dst + 2 * bps + k] = cr
+                full[dst + 3 * bps + k] = y1; full[dst + 4 * bps + k] = cb; full[dst + 5 * bps + k] = cr
+            }
+        }
+        return try native(full, px, littleEndian: littleEndian, planarOverride: false)
     }
 
     /// RLE Lossless (PS3.5 G): a 64-byte header of segment offsets, each segment PackBits of one

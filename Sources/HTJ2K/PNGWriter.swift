@@ -22,6 +22,10 @@ public enum PNGWriter {
         if let window, window.width >= 1 {
             lo = window.center - 0.5 - (window.width - 1) / 2
             hi = window.center - 0.5 + (window.width - 1) / 2
+        } else if p.components == 3, !p.isSigned, rescale == (1, 0) {
+            // Colour is shown as stored: the full sample range, not stretched.
+            lo = 0
+            hi = Double((1 << min(p.bitsStored, 16)) - 1)
         } else {
             lo = values.min() ?? 0
             hi = values.max() ?? 1

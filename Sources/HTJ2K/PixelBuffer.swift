@@ -41,6 +41,33 @@ public struct PixelBuffer: Sendable, Equatable {
     }
 }
 
+extension PixelBuffer {
+    /// YBR_FULL (PS3.3 C.7.6.3.1.2, ITU-R BT.601 full range) → RGB, for display:
+    /// R = Y + 1.402 (Cr − h), G = Y − 0.344136 (Cb − h) − 0.714136 (Cr − h), B = Y + 1.772 (Cb − h),
+    /// h half the range, rounded and clamped to the sample range — as pydicom's
+    /// `convert_color_space` does. Unsigned 3-component buffers only; others are returned as they are.
+    public func rgbFromYBRFull() -> PixelBuffer {
+        guard components == 3, !isSigned, bitsStored <= 16 else { return self }
+        let maxValue = Double((1 << bitsStored) - 1), half = Double(1 << (bitsStored - 1))
+        var out = bytes
+        func put(_ v: Double, at i: Int) {
+            let x = UInt32(max(0, min(maxValue, (v + 0.5).rounded(.down))))
+            for b in 0..<bytesPerSample { out[i + b] = UInt8(truncatingIfNeeded: x >> (8 * b)) }
+        }
+        for p in 0..<(width * height) {
+            let y = p / width, x = p % width
+            let luma = Double(sample(x: x, y: y, component: 0))
+            let cb = Double(sample(x: x, y: y, component: 1)) - half, cr = Double(sample(x: x, y: y, component: 2)) - half
+            let i = p * 3 * bytesPerSample
+            put(luma + 1.402 * cr, at: i)
+            put(luma - 0.114 * 1.772 / 0.587 * cb - 0.299 * 1.402 / 0.587 * cr, at: i + bytesPerSample)
+            put(luma + 1.772 * cb, at: i + 2 * bytesPerSample)
+        }
+        return PixelBuffer(width: width, height: height, components: 3, bitsStored: bitsStored, isSigned: false,
+                           bytesPerSample: bytesPerSample, bytes: out)
+    }
+}
+
 /// Why a codestream could not be read or decoded.
 public enum CodecError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Not a J2K codestream or JP2/JPH file.

@@ -128,11 +128,20 @@ struct ImportRunner: Sendable {
             do {
                 let transcode = Self.transcodes(file.transferSyntax)
                 if transcode { stored = TransferSyntax.htj2kLosslessRPCL.uid }
-                for f in try file.frames() {
-                    frames.append(try await storeFrame(file, f, transcode: transcode, warnings: &warnings))
+                let present = try file.frames()
+                if present.count < file.numberOfFrames {
+                    // As HealthImaging documents (0xB111): stored, frames not retrievable.
+                    warnings.append(["warning_reason_code": HealthImagingWarning.frameNumberMismatch.code,
+                                     "type": HealthImagingWarning.frameNumberMismatch.rawValue,
+                                     "message": "NumberOfFrames is \(file.numberOfFrames) but the pixel data holds \(present.count) frames"])
+                } else {
+                    for f in present {
+                        frames.append(try await storeFrame(file, f, transcode: transcode, warnings: &warnings))
+                    }
                 }
             } catch {
-                warnings.append(["warning_reason_code": 45328, "type": "FRAMES_EXTRACTION_FAILURE",
+                warnings.append(["warning_reason_code": HealthImagingWarning.framesExtractionFailure.code,
+                                 "type": HealthImagingWarning.framesExtractionFailure.rawValue,
                                  "message": "The file was imported but its frames could not be extracted: \(error)"])
             }
         }

@@ -48,9 +48,11 @@ struct Render: AsyncParsableCommand {
                 pixels = try J2KDecoder.decode(bytes)
             } else {
                 let file = try DICOMFile.read(path: input)
-                let frames = try file.frames()
-                guard frame >= 1, frame <= frames.count else { throw ValidationError("\(input) has \(frames.count) frame(s)") }
-                pixels = try FrameDecoder.decode(file, frame: frames[frame - 1])
+                pixels = try FrameDecoder.decode(file, frame: try file.frame(number: frame))
+                if let pi = file.dataSet.string(.photometricInterpretation), pi == "YBR_FULL" || pi == "YBR_FULL_422",
+                   !file.transferSyntax.isEncapsulated || file.transferSyntax.codec == .rle {
+                    pixels = pixels.rgbFromYBRFull()
+                }
                 func number(_ t: Tag) -> Double? {
                     file.dataSet.string(t).flatMap { Double($0.split(separator: "\\").first?.trimmingCharacters(in: .whitespaces) ?? "") }
                 }

@@ -12,8 +12,11 @@ struct Validate: AsyncParsableCommand {
             then the findings that concern several files (duplicate SOP Instance UIDs, \
             patient or study attributes that disagree within a study).
 
-            Severities: error = unreadable, or HealthImaging would reject the file; \
-            warning = breaks the standard but imports; info = worth knowing.
+            Severities follow what HealthImaging does: error = it fails the instance, or the \
+            file cannot be read (import and sync skip only these); warning = it stores the \
+            instance with a warning (the predicted code is named, and in JSON as ahiWarning), \
+            or the file breaks the standard but imports; where HealthImaging's behaviour is \
+            not documented the message says so. info = worth knowing.
 
             Exit status: 0 when no file has an error (with --strict: no warning either), \
             1 with --strict when there are warnings, 2 when any file has an error.
@@ -87,6 +90,7 @@ struct Validate: AsyncParsableCommand {
             DICOMJSON.writeString(d.path.description, into: &s)
             s += ",\"offset\":" + (d.offset.map(String.init) ?? "null") + ",\"message\":"
             DICOMJSON.writeString(d.message, into: &s)
+            if let w = d.ahiWarning { s += ",\"ahiWarning\":\"\(w.rawValue)\",\"ahiWarningCode\":\(w.code)" }
             return s + "}"
         }
         func str(_ v: String) -> String { var s = ""; DICOMJSON.writeString(v, into: &s); return s }

@@ -44,8 +44,10 @@ private struct Planted: Sendable {
         ])
     }
 
+    /// Replaces the element, or inserts it in tag order.
     mutating func set(_ tag: UInt32, _ vr: String, _ value: [UInt8]) {
-        if let i = elements.firstIndex(where: { $0.0 == tag }) { elements[i] = (tag, vr, value) }
+        if let i = elements.firstIndex(where: { $0.0 == tag }) { elements[i] = (tag, vr, value); return }
+        elements.insert((tag, vr, value), at: elements.firstIndex { $0.0 > tag } ?? elements.endIndex)
     }
 
     var bytes: [UInt8] {
@@ -84,7 +86,14 @@ private let defects: [(String, @Sendable (inout Planted) -> Void, @Sendable ([UI
     ("pixel.high-bit", { $0.set(0x0028_0102, "US", le16(15)) }, { $0 }),
     ("part10.trailing-bytes", { _ in }, { $0 + [1, 2, 3, 4, 5] }),
     ("deflate.invalid", { $0.deflated = true }, { Array($0.dropLast(12)) }),
+    ("private.missing-creator", { $0.set(0x0009_1001, "LO", Planted.text("orphan")) }, { $0 }),
+    ("pixel.frame-count", { $0.set(0x0028_0008, "IS", Planted.text("2")) }, { $0 }),
 ]
+
+/// The findings HealthImaging fails an instance for, or that make a file unreadable: errors.
+/// Every other planted defect is stored by HealthImaging (with a warning, or silently): a warning.
+private let errorCodes: Set<String> = ["ahi.missing-required", "ahi.length-limit", "part10.missing-preamble", "length.past-end",
+                                       "deflate.invalid"]
 
 @Test func cleanFileHasNoFindings() throws {
     var deflated = Planted.clean
@@ -103,6 +112,8 @@ func plantedDefectIsReported(index: Int) throws {
     let bytes = bytesEdit(planted.bytes)
     let found = Validator.validate(bytes: bytes)
     #expect(found.contains { $0.code == code }, "\(code) not reported; got \(found.map(\.code))")
+    let severity: Diagnostic.Severity = errorCodes.contains(code) ? .error : .warning
+    #expect(found.filter { $0.code == code }.allSatisfy { $0.severity == severity }, "\(code): \(found)")
 }
 
 /// Patient-identifying values stay out of messages unless asked for.

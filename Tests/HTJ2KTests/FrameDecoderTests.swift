@@ -17,7 +17,8 @@ import Testing
     var compared = 0
     for line in r.out.split(separator: "\n") {
         let oracle = try JSONDecoder().decode(Line.self, from: Data(line.utf8))
-        guard let want = oracle.crcs, oracle.bits != 1 else { continue }
+        // 1-bit frames too (unpacked to one byte per sample, as pydicom does); the field cases have their own tests.
+        guard let want = oracle.crcs, !oracle.path.contains("/realworld/") else { continue }
         let file = try DICOMFile.read(path: oracle.path)
         let frames = try file.frames()
         #expect(frames.count == want.count, "\(oracle.path)")

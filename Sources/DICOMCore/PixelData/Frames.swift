@@ -26,6 +26,11 @@ public enum FrameError: Error, Sendable, Equatable, CustomStringConvertible {
     case cannotAssignFragments(fragments: Int, frames: Int)
     /// Pixel data was not walked (header-only parse).
     case notIndexed
+    /// Frame `number` (from 1) is declared by Number of Frames but not in the pixel data,
+    /// which holds `available` whole frames.
+    case frameMissing(number: Int, declared: Int, available: Int)
+    /// Frame `number` (from 1) is past Number of Frames.
+    case noSuchFrame(number: Int, declared: Int)
 
     /// A sentence.
     public var description: String {
@@ -36,6 +41,9 @@ public enum FrameError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidOffsetTable(let r): return "invalid offset table: \(r)"
         case .cannotAssignFragments(let f, let n): return "cannot assign \(f) fragments to \(n) frames"
         case .notIndexed: return "pixel data not indexed (header-only parse)"
+        case .frameMissing(let n, let declared, let available):
+            return "frame \(n) is missing: Number of Frames is \(declared) but the pixel data holds only \(available) whole frame\(available == 1 ? "" : "s")"
+        case .noSuchFrame(let n, let declared): return "there is no frame \(n): the image has \(declared) frame\(declared == 1 ? "" : "s")"
         }
     }
 }
@@ -46,13 +54,16 @@ extension DICOMFile {
         max(1, dataSet.int(.numberOfFrames) ?? 1)
     }
 
-    /// The frames of the image, as byte ranges of `dataSet.storage`.
+    /// The frames of the image that are present, as byte ranges of `dataSet.storage`.
     ///
-    /// Native data are cut by Rows × Columns × Samples per Pixel × Bits
-    /// Allocated (bit-exact for 1-bit data). Encapsulated data use the Extended
-    /// Offset Table (7FE0,0001/0002), else the Basic Offset Table, else one
-    /// fragment per frame, else fragment boundaries where a codestream starts
-    /// (JPEG SOI, JPEG 2000 SOC, JP2 signature).
+    /// Native data are cut by the ``NativePixelLayout`` (bit-exact for 1-bit data, two
+    /// samples per pixel for YBR_FULL_422); when the value holds fewer whole frames than
+    /// Number of Frames, the frames it holds are returned (``frame(number:)`` names the
+    /// missing ones). Encapsulated data use the Extended Offset Table (7FE0,0001/0002),
+    /// else the Basic Offset Table, else one fragment per frame, else fragment boundaries
+    /// where a codestream starts (JPEG SOI, JPEG 2000 SOC, JP2 signature).
+    /// - Throws: ``FrameError``: no pixel data, missing image attributes, native data
+    ///   shorter than one frame, or fragments that cannot be assigned to frames.
     public func frames() throws(FrameError) -> [Frame] {
         let ds = dataSet
         guard let pixel = ds[.pixelData] ?? ds[.floatPixelData] ?? ds[.doubleFloatPixelData] else {
@@ -63,29 +74,22 @@ extension DICOMFile {
             guard let fragments = pixel.fragments else { throw .notIndexed }
             return try encapsulatedFrames(fragments: fragments, count: n)
         }
-        func attr(_ t: Tag) throws(FrameError) -> Int {
-            guard let v = ds.int(t), v > 0 else { throw .missingImageAttribute(t) }
-            return v
-        }
-        let rows = try attr(.rows), columns = try attr(.columns)
-        let spp = ds.int(.samplesPerPixel) ?? 1
-        let bits: Int
-        if pixel.tag == .floatPixelData { bits = 32 } else if pixel.tag == .doubleFloatPixelData { bits = 64 } else {
-            bits = try attr(.bitsAllocated)
-        }
-        let frameBits = rows * columns * max(spp, 1) * bits
-        let totalBits = frameBits * n
-        let needed = (totalBits + 7) / 8
-        guard pixel.valueLength >= needed else {
-            throw .nativeDataTooShort(expected: needed, actual: pixel.valueLength)
-        }
-        return (0..<n).map { i in
-            let startBit = i * frameBits
-            let first = startBit / 8
-            let last = (startBit + frameBits + 7) / 8
-            return Frame(index: i, ranges: [ByteRange(offset: pixel.valueOffset + first, count: last - first)],
-                         bitOffset: startBit % 8)
-        }
+        let layout = try NativePixelLayout(ds, pixelTag: pixel.tag)
+        let present = min(n, layout.wholeFrames(inLength: pixel.valueLength))
+        guard present > 0 else { throw .nativeDataTooShort(expected: layout.byteCount(frames: n), actual: pixel.valueLength) }
+        return (0..<present).map { layout.frame($0, valueOffset: pixel.valueOffset) }
+    }
+
+    /// Frame `number` (from 1), or why it cannot be had.
+    /// - Throws: ``FrameError/noSuchFrame(number:declared:)`` past Number of Frames,
+    ///   ``FrameError/frameMissing(number:declared:available:)`` for a declared frame the
+    ///   pixel data does not hold, or what ``frames()`` throws.
+    public func frame(number: Int) throws(FrameError) -> Frame {
+        let declared = numberOfFrames
+        guard number >= 1, number <= declared else { throw .noSuchFrame(number: number, declared: declared) }
+        let present = try frames()
+        guard number <= present.count else { throw .frameMissing(number: number, declared: declared, available: present.count) }
+        return present[number - 1]
     }
 
     func encapsulatedFrames(fragments all: [ByteRange], count n: Int) throws(FrameError) -> [Frame] {
@@ -96,8 +100,9 @@ extension DICOMFile {
         let origin = fragments[0].offset - 8
         let itemStarts = fragments.map { $0.offset - 8 - origin }
 
+        // A table with fewer offsets than Number of Frames gives the frames that are there.
         func group(by offsets: [Int]) throws(FrameError) -> [Frame] {
-            guard offsets.count == n else {
+            guard !offsets.isEmpty, offsets.count <= n else {
                 throw .invalidOffsetTable("\(offsets.count) offsets for \(n) frames")
             }
             var frames: [Frame] = []
@@ -127,7 +132,9 @@ extension DICOMFile {
             }
             return try group(by: offsets)
         }
-        if fragments.count == n {
+        // One fragment per frame, the usual encoding; fewer fragments than Number of Frames:
+        // the frames that are there (``frame(number:)`` names the missing ones).
+        if fragments.count <= n {
             return fragments.enumerated().map { Frame(index: $0.offset, ranges: [$0.element], bitOffset: 0) }
         }
         if n == 1 { return [Frame(index: 0, ranges: fragments, bitOffset: 0)] }

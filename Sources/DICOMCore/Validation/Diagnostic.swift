@@ -15,14 +15,19 @@ public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
     /// What is wrong. Never holds a patient-identifying value unless the
     /// validator was asked to show them.
     public var message: String
+    /// The import warning HealthImaging is expected to give the instance, when its
+    /// documentation says (nil for errors, and where its behaviour is unknown).
+    public var ahiWarning: HealthImagingWarning?
 
     /// Creates a diagnostic.
-    public init(_ severity: Severity, _ code: String, path: ElementPath = .file, offset: Int? = nil, _ message: String) {
+    public init(_ severity: Severity, _ code: String, path: ElementPath = .file, offset: Int? = nil, _ message: String,
+                ahiWarning: HealthImagingWarning? = nil) {
         self.severity = severity
         self.code = code
         self.path = path
         self.offset = offset
         self.message = message
+        self.ahiWarning = ahiWarning
     }
 
     /// `severity code path (offset N): message`.

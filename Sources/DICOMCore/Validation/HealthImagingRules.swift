@@ -28,3 +28,50 @@ public enum HealthImagingRules {
         .patientAddress, .patientTelephoneNumbers, .referringPhysicianName, .patientInsurancePlanCodeSequence, .admissionID,
     ]
 }
+
+/// HealthImaging's documented import warnings: the instance is stored, with this code on
+/// its manifest line (`warning_reason_code`, decimal) — shared/reference/healthimaging-import-outcomes.md §1.1.
+public enum HealthImagingWarning: String, Sendable, Hashable, CaseIterable, Codable {
+    case coercionOfDataElements = "COERCION_OF_DATA_ELEMENTS"
+    case elementsDiscarded = "ELEMENTS_DISCARDED"
+    case sopClassDataMismatch = "SOP_CLASS_DATA_MISMATCH"
+    case transcodingException = "TRANSCODING_EXCEPTION"
+    case framesExtractionFailure = "FRAMES_EXTRACTION_FAILURE"
+    case frameNumberMismatch = "FRAME_NUMBER_MISMATCH"
+    case invalidOffsetTable = "INVALID_OFFSET_TABLE"
+    case unsupportedTransferSyntax = "UNSUPPORTED_TRANSFER_SYNTAX"
+    case invalidUIDFormat = "INVALID_UID_FORMAT"
+    case invalidDICOMValueLength = "INVALID_DICOM_VALUE_LENGTH"
+    case other = "OTHER"
+
+    /// The documented code (0xB111 for FRAME_NUMBER_MISMATCH, …).
+    public var code: Int {
+        switch self {
+        case .coercionOfDataElements: return 0xB000
+        case .elementsDiscarded: return 0xB006
+        case .sopClassDataMismatch: return 0xB007
+        case .transcodingException: return 0xB100
+        case .framesExtractionFailure: return 0xB110
+        case .frameNumberMismatch: return 0xB111
+        case .invalidOffsetTable: return 0xB112
+        case .unsupportedTransferSyntax: return 0xB120
+        case .invalidUIDFormat: return 0xB201
+        case .invalidDICOMValueLength: return 0xB202
+        case .other: return 0xBFFF
+        }
+    }
+
+    /// What still works after it (§1.1), for messages.
+    public var consequence: String {
+        switch self {
+        case .transcodingException, .unsupportedTransferSyntax:
+            return "HealthImaging stores it with warning \(rawValue) (0x\(String(code, radix: 16, uppercase: true))): the pixel data is kept as one blob, frames are not retrievable"
+        case .framesExtractionFailure, .frameNumberMismatch, .invalidOffsetTable, .other:
+            return "HealthImaging stores it with warning \(rawValue) (0x\(String(code, radix: 16, uppercase: true))): its frames cannot be retrieved (the whole instance can)"
+        case .invalidDICOMValueLength:
+            return "HealthImaging stores it with warning \(rawValue) (0x\(String(code, radix: 16, uppercase: true))): the value may not be searchable"
+        case .coercionOfDataElements, .elementsDiscarded, .sopClassDataMismatch, .invalidUIDFormat:
+            return "HealthImaging stores it with warning \(rawValue) (0x\(String(code, radix: 16, uppercase: true)))"
+        }
+    }
+}

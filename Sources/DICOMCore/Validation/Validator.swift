@@ -83,8 +83,8 @@ public enum Validator {
             let end = meta.elements.last.map { $0.valueOffset + $0.valueLength } ?? gl.valueOffset
             let actual = end - (gl.valueOffset + gl.valueLength)
             if declared != actual {
-                out.append(Diagnostic(.error, "meta.group-length", path: ElementPath(gl.tag), offset: gl.offset,
-                                      "File Meta Information Group Length is \(declared); the group holds \(actual) bytes"))
+                out.append(Diagnostic(.warning, "meta.group-length", path: ElementPath(gl.tag), offset: gl.offset,
+                                      "File Meta Information Group Length is \(declared); the group holds \(actual) bytes (read as it is; what HealthImaging does with it is not documented)"))
             }
         } else {
             out.append(Diagnostic(.warning, "meta.missing-group-length", path: ElementPath(Tag.fileMetaInformationGroupLength),
@@ -92,8 +92,8 @@ public enum Validator {
         }
         for tag in [Tag.fileMetaInformationVersion, .mediaStorageSOPClassUID, .mediaStorageSOPInstanceUID]
         where meta[tag] == nil {
-            out.append(Diagnostic(.error, "meta.missing-element", path: ElementPath(tag),
-                                  "no \(StandardDictionary.keyword(for: tag) ?? "\(tag)") in the File Meta group"))
+            out.append(Diagnostic(.warning, "meta.missing-element", path: ElementPath(tag),
+                                  "no \(StandardDictionary.keyword(for: tag) ?? "\(tag)") in the File Meta group (what HealthImaging does without it is not documented)"))
         }
         if meta[.transferSyntaxUID] == nil, !out.contains(where: { $0.code == "meta.missing-transfer-syntax" }) {
             out.append(Diagnostic(.error, "meta.missing-transfer-syntax", path: ElementPath(Tag.transferSyntaxUID), "no Transfer Syntax UID"))
@@ -103,8 +103,8 @@ public enum Validator {
         }
         for (metaTag, dataTag) in [(Tag.mediaStorageSOPClassUID, Tag.sopClassUID), (.mediaStorageSOPInstanceUID, .sopInstanceUID)] {
             if let a = meta.trimmedBytes(metaTag), let b = file.dataSet.trimmedBytes(dataTag), !a.elementsEqual(b) {
-                out.append(Diagnostic(.error, "meta.sop-mismatch", path: ElementPath(metaTag),
-                                      "\(metaTag) is \(meta.string(metaTag) ?? "") but \(dataTag) is \(file.dataSet.string(dataTag) ?? "")"))
+                out.append(Diagnostic(.warning, "meta.sop-mismatch", path: ElementPath(metaTag),
+                                      "\(StandardDictionary.keyword(for: metaTag) ?? "\(metaTag)") is \(meta.string(metaTag) ?? "") but \(StandardDictionary.keyword(for: dataTag) ?? "\(dataTag)") is \(file.dataSet.string(dataTag) ?? ""); HealthImaging groups instances by the data set's values (what it does with the mismatch is not documented)"))
             }
         }
     }
@@ -115,8 +115,9 @@ public enum Validator {
         let ds = file.dataSet
         if let uid = file.meta.string(.transferSyntaxUID), case let syntax = TransferSyntax.forUID(uid),
            syntax.healthImagingImport == nil {
-            out.append(Diagnostic(.error, "ahi.unsupported-transfer-syntax", path: ElementPath(Tag.transferSyntaxUID),
-                                  "HealthImaging does not import transfer syntax \(uid) (\(syntax.name))"))
+            out.append(Diagnostic(.warning, "ahi.unsupported-transfer-syntax", path: ElementPath(Tag.transferSyntaxUID),
+                                  "transfer syntax \(uid) (\(syntax.name)) is not one HealthImaging decodes; "
+                                      + HealthImagingWarning.unsupportedTransferSyntax.consequence, ahiWarning: .unsupportedTransferSyntax))
         }
         for tag in HealthImagingRules.requiredTags
         where ds[tag].map({ wholeValue(ds.bytes(of: $0)).isEmpty }) ?? true {
@@ -150,8 +151,9 @@ public enum Validator {
         let characterSet = ds.characterSet
         let counting = CharacterCounting(characterSet)
         for e in ds.elements {
-            func report(_ severity: Diagnostic.Severity, _ code: String, _ message: String) {
-                out.append(Diagnostic(severity, code, path: place(e.tag), offset: e.offset, message))
+            func report(_ severity: Diagnostic.Severity, _ code: String, _ message: String, ahi: HealthImagingWarning? = nil) {
+                out.append(Diagnostic(severity, code, path: place(e.tag), offset: e.offset,
+                                      message + (ahi.map { "; " + $0.consequence } ?? ""), ahiWarning: ahi))
             }
             if let p = previous {
                 if e.tag == p {
@@ -161,6 +163,10 @@ public enum Validator {
                 }
             }
             previous = e.tag
+            if let creator = e.tag.privateCreatorTag, ds[creator] == nil {
+                report(.warning, "private.missing-creator",
+                       "private element without its Private Creator \(creator) (PS3.5 7.8.1): its meaning cannot be known; HealthImaging keeps private elements")
+            }
             if let items = e.items {
                 for (i, item) in items.enumerated() {
                     let sequence = place(e.tag)
@@ -189,12 +195,12 @@ public enum Validator {
                 if let max = maxChars {
                     let n = counting.count(v, vr: e.vr, characterSet: characterSet)
                     if n > max {
-                        report(.warning, "vr.length-exceeded", "\(e.vr.rawValue) value of \(n) characters exceeds \(max): \(shown(v))")
+                        report(.warning, "vr.length-exceeded", "\(e.vr.rawValue) value of \(n) characters exceeds \(max): \(shown(v))", ahi: .invalidDICOMValueLength)
                     }
                 }
                 if !v.isEmpty, let problem = formatProblem(v, vr: e.vr) {
                     report(.warning, e.vr == .UI ? "uid.invalid" : "value.invalid-\(e.vr.rawValue.lowercased())",
-                           "\(problem): \(shown(v))")
+                           "\(problem): \(shown(v))", ahi: e.vr == .UI ? .invalidUIDFormat : nil)
                 }
             }
             if !info.allows(valueCount: count) {
@@ -419,41 +425,51 @@ public enum Validator {
             }
         }
         guard let pixel = ds[.pixelData] else { return }
+        func warn(_ code: String, _ message: String, _ ahi: HealthImagingWarning) {
+            out.append(Diagnostic(.warning, code, path: ElementPath(Tag.pixelData), offset: pixel.offset, message + "; " + ahi.consequence,
+                                  ahiWarning: ahi))
+        }
         if pixel.isUndefinedLength {
             if let fragments = pixel.fragments, fragments.count < 2 {
-                out.append(Diagnostic(.error, "pixel.no-fragments", path: ElementPath(Tag.pixelData), offset: pixel.offset,
-                                      "encapsulated pixel data has no fragment after the offset table"))
-                return
+                return warn("pixel.no-fragments", "encapsulated pixel data has no fragment after the offset table", .framesExtractionFailure)
             }
         } else if file.transferSyntax.isEncapsulated {
-            out.append(Diagnostic(.error, "pixel.not-encapsulated", path: ElementPath(Tag.pixelData), offset: pixel.offset,
-                                  "\(file.transferSyntax.name) needs encapsulated pixel data"))
-            return
+            return warn("pixel.not-encapsulated", "\(file.transferSyntax.name) needs encapsulated pixel data", .framesExtractionFailure)
         }
-        // Native data: the length check below says all; encapsulated: the frames must be found.
         if pixel.isUndefinedLength {
+            // Encapsulated: the frames must be found.
             do {
-                _ = try file.frames()
+                let found = try file.frames().count, declared = file.numberOfFrames
+                if found < declared {
+                    warn("pixel.frame-count", "Number of Frames is \(declared) but the encapsulated pixel data holds \(found) frame\(found == 1 ? "" : "s")",
+                         .frameNumberMismatch)
+                }
+            } catch .notIndexed {
+                warn("pixel.not-indexed", "\(FrameError.notIndexed)", .framesExtractionFailure)
             } catch let error {
-                let code = error == .notIndexed ? "pixel.not-indexed" : "pixel.offset-table"
-                out.append(Diagnostic(.error, code, path: ElementPath(Tag.pixelData), offset: pixel.offset, "\(error)"))
+                warn("pixel.offset-table", "\(error)", .invalidOffsetTable)
             }
             return
         }
-        guard let rows = ds.int(.rows), rows > 0, let cols = ds.int(.columns), cols > 0,
-              let bits = ds.int(.bitsAllocated), bits > 0 else {
-            out.append(Diagnostic(.error, "pixel.missing-attribute", path: ElementPath(Tag.pixelData), offset: pixel.offset,
-                                  "Rows, Columns or Bits Allocated is missing or zero"))
-            return
+        let layout: NativePixelLayout
+        do { layout = try NativePixelLayout(ds) } catch {
+            return warn("pixel.missing-attribute", "\(error)", .transcodingException)
         }
-        let spp = ds.int(.samplesPerPixel) ?? 1
-        let expected = (rows * cols * spp * bits * file.numberOfFrames + 7) / 8
-        if pixel.valueLength < expected {
-            out.append(Diagnostic(.error, "pixel.native-length", path: ElementPath(Tag.pixelData), offset: pixel.offset,
-                                  "Pixel Data holds \(pixel.valueLength) bytes; Rows×Columns×Samples×Bits×Frames needs \(expected)"))
-        } else if pixel.valueLength != expected + expected % 2 {
+        let declared = file.numberOfFrames
+        let needed = layout.byteCount(frames: declared), length = pixel.valueLength
+        let each = "\(layout.byteCount(frames: 1)) bytes each: \(layout.summary)"
+        func frames(_ n: Int) -> String { "\(n) frame\(n == 1 ? "" : "s")" }
+        if length < needed {
+            let whole = layout.wholeFrames(inLength: length)
+            if whole >= 1, length <= layout.paddedLength(frames: whole) {
+                // Whole frames, just fewer than declared: those are readable.
+                warn("pixel.frame-count", "Number of Frames is \(declared) but Pixel Data holds \(frames(whole)) (\(each))", .frameNumberMismatch)
+            } else {
+                warn("pixel.native-length", "Pixel Data holds \(length) bytes; \(frames(declared)) (\(each)) need \(needed)", .transcodingException)
+            }
+        } else if length > layout.paddedLength(frames: declared) {
             out.append(Diagnostic(.warning, "pixel.native-length", path: ElementPath(Tag.pixelData), offset: pixel.offset,
-                                  "Pixel Data holds \(pixel.valueLength) bytes; Rows×Columns×Samples×Bits×Frames gives \(expected)"))
-        }
+                                  "Pixel Data holds \(length) bytes, \(length - needed) more than \(frames(declared)) (\(each)) need; HealthImaging's handling of the excess is not documented"))
+        }  // An odd length is vr.odd-length's finding.
     }
 }
