@@ -7,6 +7,14 @@ import Uploader
 /// head, list), objects (put, get with Range, head, delete, ListObjectsV2,
 /// DeleteObjects) and multipart uploads. `x-amz-checksum-*` and Content-MD5 are
 /// verified (BadDigest); aws-chunked bodies are decoded.
+///
+/// Keys are whatever UTF-8 S3 accepts, up to 1,024 bytes (longer: `KeyTooLongError`).
+/// In answers they are written three ways: listings asked for with `encoding-type=url`
+/// percent-encode them (every character, NUL included, survives and the XML is always
+/// well-formed); other listings XML-escape them and write the characters XML 1.0
+/// cannot hold as character references (lossless, but strict parsers refuse it, as S3
+/// documents); answers that only echo a key the client sent (multipart, DeleteObjects,
+/// errors) replace those characters with U+FFFD so that every client can parse them.
 struct S3API {
     let store: S3Store
 
@@ -15,15 +23,17 @@ struct S3API {
             return try await route(request)
         } catch let e as S3Error {
             let (status, code, message) = e.wire
+            if case .noSuchKey(let key) = e { return Self.error(status, code, message, details: "<Key>\(Self.echo(key))</Key>") }
             return Self.error(status, code, message)
         } catch {
             return Self.error(500, "InternalError", "\(error)")
         }
     }
 
-    static func error(_ status: Int, _ code: String, _ message: String) -> HTTPResponse {
+    /// An S3 error document; `details` are extra elements (already escaped), such as `<Key>`.
+    static func error(_ status: Int, _ code: String, _ message: String, details: String = "") -> HTTPResponse {
         let id = UUID().uuidString
-        let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>\(code)</Code><Message>\(XML.escape(message))</Message><RequestId>\(id)</RequestId></Error>"
+        let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>\(code)</Code><Message>\(echo(message))</Message>\(details)<RequestId>\(id)</RequestId></Error>"
         return HTTPResponse(status: status, headers: [("Content-Type", "application/xml"), ("x-amz-request-id", id)], body: Array(xml.utf8))
     }
 
@@ -32,11 +42,36 @@ struct S3API {
                      body: Array(("<?xml version=\"1.0\" encoding=\"UTF-8\"?>" + body).utf8))
     }
 
+    /// Text a client sent, echoed in an answer that has no `encoding-type`: escaped, with
+    /// characters XML 1.0 cannot hold replaced so that the document stays well-formed.
+    static func echo(_ text: String) -> String { XML.escape(text, unrepresentable: .replacementCharacter) }
+
+    /// A key, prefix, delimiter or marker in a listing: percent-encoded (UTF-8, `/` kept)
+    /// under `encoding-type=url`, else escaped with character references.
+    static func listed(_ text: String, urlEncoded: Bool) -> String {
+        urlEncoded ? SigV4Signer.uriEncode(text, keepSlash: true) : XML.escape(text)
+    }
+
+    /// True for `encoding-type=url`, false without it; S3's error for any other value.
+    static func urlEncoding(_ q: [String: String]) throws -> Bool {
+        guard let type = q["encoding-type"] else { return false }
+        guard type == "url" else { throw S3Error.invalidArgument("Invalid Encoding Method specified in Request") }
+        return true
+    }
+
+    /// `/bucket/key` split on bytes (a key may start with a combining mark, which a split on
+    /// `Character`s would glue to the `/`); the key keeps `//`, `..` and a trailing `/`.
+    /// Nil when either part is not UTF-8.
+    static func bucketAndKey(_ rawPath: Substring) -> (bucket: String, key: String)? {
+        let path = SigV4Signer.percentDecodedBytes(rawPath).drop { $0 == UInt8(ascii: "/") }
+        let bucket = path.prefix { $0 != UInt8(ascii: "/") }
+        guard let b = String(validating: bucket, as: UTF8.self),
+              let k = String(validating: path.dropFirst(bucket.count + 1), as: UTF8.self) else { return nil }
+        return (b, k)
+    }
+
     private func route(_ r: HTTPRequest) async throws -> HTTPResponse {
-        let path = SigV4Signer.percentDecode(r.rawPath)
-        let trimmed = path.drop { $0 == "/" }
-        let bucket = String(trimmed.prefix { $0 != "/" })
-        let key = String(trimmed.dropFirst(bucket.count + 1))
+        guard let (bucket, key) = Self.bucketAndKey(r.rawPath) else { throw S3Error.invalidURI }
         let q = Dictionary(r.query, uniquingKeysWith: { a, _ in a })
         if bucket.isEmpty {
             guard r.method == "GET" else { return Self.error(405, "MethodNotAllowed", "not allowed on the service") }
@@ -62,7 +97,7 @@ struct S3API {
         case ("GET", let id?, _):
             let parts = try await store.parts(bucket: bucket, key: key, uploadId: id)
             let items = parts.map { "<Part><PartNumber>\($0.number)</PartNumber><ETag>\"\($0.etag)\"</ETag><Size>\($0.size)</Size></Part>" }
-            return Self.xml("<ListPartsResult><Bucket>\(XML.escape(bucket))</Bucket><Key>\(XML.escape(key))</Key><UploadId>\(id)</UploadId><IsTruncated>false</IsTruncated>\(items.joined())</ListPartsResult>")
+            return Self.xml("<ListPartsResult><Bucket>\(XML.escape(bucket))</Bucket><Key>\(Self.echo(key))</Key><UploadId>\(id)</UploadId><IsTruncated>false</IsTruncated>\(items.joined())</ListPartsResult>")
         case ("GET", nil, _), ("HEAD", nil, _):
             guard let (object, body) = await store.get(bucket: bucket, key: key) else {
                 if r.method == "HEAD" { return HTTPResponse(status: 404) }
@@ -88,9 +123,9 @@ struct S3API {
             return HTTPResponse(status: 204)
         case ("POST", _, _) where q["uploads"] != nil:
             let id = try await store.createUpload(bucket: bucket, key: key, contentType: r.header("Content-Type") ?? "binary/octet-stream")
-            return Self.xml("<InitiateMultipartUploadResult><Bucket>\(XML.escape(bucket))</Bucket><Key>\(XML.escape(key))</Key><UploadId>\(id)</UploadId></InitiateMultipartUploadResult>")
+            return Self.xml("<InitiateMultipartUploadResult><Bucket>\(XML.escape(bucket))</Bucket><Key>\(Self.echo(key))</Key><UploadId>\(id)</UploadId></InitiateMultipartUploadResult>")
         case ("POST", let id?, _):
-            let text = String(decoding: r.body, as: UTF8.self)
+            let text = XML.document(r.body)
             var parts: [(number: Int, etag: String)] = []
             for block in XML.blocks("Part", in: text[...]) {
                 guard let n = XML.value("PartNumber", in: block).flatMap({ Int($0) }), let etag = XML.value("ETag", in: block) else {
@@ -99,7 +134,7 @@ struct S3API {
                 parts.append((n, etag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))))
             }
             let object = try await store.complete(bucket: bucket, key: key, uploadId: id, parts: parts)
-            return Self.xml("<CompleteMultipartUploadResult><Bucket>\(XML.escape(bucket))</Bucket><Key>\(XML.escape(key))</Key><ETag>\"\(object.etag)\"</ETag></CompleteMultipartUploadResult>")
+            return Self.xml("<CompleteMultipartUploadResult><Bucket>\(XML.escape(bucket))</Bucket><Key>\(Self.echo(key))</Key><ETag>\"\(object.etag)\"</ETag></CompleteMultipartUploadResult>")
         default:
             return Self.error(405, "MethodNotAllowed", "\(r.method) is not supported here")
         }
@@ -115,59 +150,90 @@ struct S3API {
             return HTTPResponse(status: await store.hasBucket(bucket) ? 200 : 404, headers: [("x-amz-bucket-region", "us-east-1")])
         case "GET" where q["uploads"] != nil:
             guard await store.hasBucket(bucket) else { throw S3Error.noSuchBucket(bucket) }
-            let items = await store.openUploads(bucket: bucket, prefix: q["prefix"] ?? "").map {
-                "<Upload><Key>\(XML.escape($0.key))</Key><UploadId>\($0.uploadId)</UploadId></Upload>"
+            let url = try Self.urlEncoding(q)
+            let prefix = q["prefix"] ?? ""
+            let items = await store.openUploads(bucket: bucket, prefix: prefix).map {
+                "<Upload><Key>\(Self.listed($0.key, urlEncoded: url))</Key><UploadId>\($0.uploadId)</UploadId></Upload>"
             }
-            return Self.xml("<ListMultipartUploadsResult><Bucket>\(XML.escape(bucket))</Bucket><IsTruncated>false</IsTruncated>\(items.joined())</ListMultipartUploadsResult>")
+            var xml = "<ListMultipartUploadsResult><Bucket>\(XML.escape(bucket))</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker>"
+            xml += "<Prefix>\(Self.listed(prefix, urlEncoded: url))</Prefix><MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>"
+            if url { xml += "<EncodingType>url</EncodingType>" }
+            return Self.xml(xml + items.joined() + "</ListMultipartUploadsResult>")
         case "GET" where q["location"] != nil:
             return Self.xml("<LocationConstraint/>")
         case "GET":
             return try await list(bucket: bucket, q: q)
         case "POST" where q["delete"] != nil:
-            let text = String(decoding: r.body, as: UTF8.self)
+            guard await store.hasBucket(bucket) else { throw S3Error.noSuchBucket(bucket) }
+            // As an XML processor reads it: a raw CR in a key arrives as LF, so a key with a CR
+            // must be sent as `&#13;` (S3's key guidelines say the same).
+            let text = XML.document(r.body)
+            var deleted = ""
             for block in XML.blocks("Object", in: text[...]) {
-                if let key = XML.value("Key", in: block) { await store.delete(bucket: bucket, key: key) }
+                guard let key = XML.value("Key", in: block) else { continue }
+                await store.delete(bucket: bucket, key: key)
+                deleted += "<Deleted><Key>\(Self.echo(key))</Key></Deleted>"
             }
-            return Self.xml("<DeleteResult></DeleteResult>")
+            let quiet = XML.value("Quiet", in: text[...]) == "true"
+            return Self.xml("<DeleteResult>\(quiet ? "" : deleted)</DeleteResult>")
         default:
             return Self.error(405, "MethodNotAllowed", "\(r.method) on a bucket is not supported")
         }
     }
 
-    /// ListObjectsV2 (and v1 with `marker`), with prefix, delimiter, max-keys and continuation.
+    /// ListObjectsV2 (and v1 with `marker`), with prefix, delimiter, max-keys, continuation
+    /// and `encoding-type=url`. Keys are matched and ordered by their UTF-8 bytes. The
+    /// fields encoded are the ones botocore decodes (`handlers.py` `decode_list_object_v2`:
+    /// Delimiter, Prefix, StartAfter, Contents/Key, CommonPrefixes/Prefix; for v1
+    /// `decode_list_object`: Delimiter, Marker, NextMarker and the same two lists).
     private func list(bucket: String, q: [String: String]) async throws -> HTTPResponse {
+        let url = try Self.urlEncoding(q)
         let prefix = q["prefix"] ?? ""
         let delimiter = q["delimiter"] ?? ""
-        let maxKeys = min(Int(q["max-keys"] ?? "") ?? 1000, 1000)
+        let maxKeys = max(0, min(Int(q["max-keys"] ?? "") ?? 1000, 1000))
         let v2 = q["list-type"] == "2"
-        let after = v2 ? (q["continuation-token"].flatMap { Base64.decode($0) }.map { String(decoding: $0, as: UTF8.self) } ?? q["start-after"] ?? "")
-                       : (q["marker"] ?? "")
-        var contents: [S3Store.Object] = []
-        var prefixes: [String] = []
-        var truncated = false
-        var last = ""
-        for object in try await store.list(bucket: bucket, prefix: prefix) where object.key > after {
-            if contents.count + prefixes.count == maxKeys { truncated = true; break }
-            if !delimiter.isEmpty, let range = object.key.dropFirst(prefix.count).range(of: delimiter) {
-                let common = String(object.key[..<range.upperBound])
-                if prefixes.last != common { prefixes.append(common) }
-                last = object.key
-                continue
+        let after: String
+        if v2, let token = q["continuation-token"] {
+            guard let bytes = Base64.decode(token), let key = String(validating: bytes, as: UTF8.self) else {
+                throw S3Error.invalidArgument("The continuation token provided is incorrect")
             }
-            contents.append(object)
-            last = object.key
+            after = key
+        } else {
+            after = (v2 ? q["start-after"] : q["marker"]) ?? ""
         }
-        var xml = "<ListBucketResult><Name>\(XML.escape(bucket))</Name><Prefix>\(XML.escape(prefix))</Prefix><MaxKeys>\(maxKeys)</MaxKeys>"
-        xml += "<IsTruncated>\(truncated)</IsTruncated><KeyCount>\(contents.count + prefixes.count)</KeyCount>"
-        if !delimiter.isEmpty { xml += "<Delimiter>\(XML.escape(delimiter))</Delimiter>" }
-        if truncated {
-            xml += v2 ? "<NextContinuationToken>\(Base64.encode(last.utf8))</NextContinuationToken>"
-                      : "<NextMarker>\(XML.escape(last))</NextMarker>"
+        let afterBytes = KeyBytes(after), delimiterBytes = KeyBytes(delimiter), skip = prefix.utf8.count
+        var contents: [S3Store.Object] = []
+        var prefixes: [KeyBytes] = []
+        var truncated = false
+        var last = KeyBytes("")
+        for object in try await store.list(bucket: bucket, prefix: prefix) {
+            let key = KeyBytes(object.key)
+            let common = key.rolledUp(skipping: skip, delimiter: delimiterBytes)
+            // Past the marker; a common prefix that ended the previous page is not given again.
+            guard afterBytes < key, common == nil || common != afterBytes else { continue }
+            if let common, prefixes.last == common { continue }
+            if contents.count + prefixes.count == maxKeys { truncated = true; break }
+            if let common { prefixes.append(common); last = common } else { contents.append(object); last = key }
         }
+        let text = { (s: String) in Self.listed(s, urlEncoded: url) }
+        var xml = "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>\(XML.escape(bucket))</Name>"
+        // botocore decodes Prefix for v2 only.
+        xml += "<Prefix>\(v2 ? text(prefix) : XML.escape(prefix))</Prefix><MaxKeys>\(maxKeys)</MaxKeys><IsTruncated>\(truncated)</IsTruncated>"
+        if v2 {
+            xml += "<KeyCount>\(contents.count + prefixes.count)</KeyCount>"
+            if let token = q["continuation-token"] { xml += "<ContinuationToken>\(XML.escape(token))</ContinuationToken>" }
+            if let start = q["start-after"] { xml += "<StartAfter>\(text(start))</StartAfter>" }
+            if truncated { xml += "<NextContinuationToken>\(Base64.encode(last.utf8))</NextContinuationToken>" }
+        } else {
+            xml += "<Marker>\(text(after))</Marker>"
+            if truncated { xml += "<NextMarker>\(text(last.string))</NextMarker>" }
+        }
+        if !delimiter.isEmpty { xml += "<Delimiter>\(text(delimiter))</Delimiter>" }
+        if url { xml += "<EncodingType>url</EncodingType>" }
         for o in contents {
-            xml += "<Contents><Key>\(XML.escape(o.key))</Key><LastModified>\(iso(o.lastModified))</LastModified><ETag>\"\(o.etag)\"</ETag><Size>\(o.size)</Size><StorageClass>STANDARD</StorageClass></Contents>"
+            xml += "<Contents><Key>\(text(o.key))</Key><LastModified>\(iso(o.lastModified))</LastModified><ETag>\"\(o.etag)\"</ETag><Size>\(o.size)</Size><StorageClass>STANDARD</StorageClass></Contents>"
         }
-        for p in prefixes { xml += "<CommonPrefixes><Prefix>\(XML.escape(p))</Prefix></CommonPrefixes>" }
+        for p in prefixes { xml += "<CommonPrefixes><Prefix>\(text(p.string))</Prefix></CommonPrefixes>" }
         return Self.xml(xml + "</ListBucketResult>")
     }
 

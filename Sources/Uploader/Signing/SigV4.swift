@@ -273,7 +273,13 @@ public struct SigV4Signer: Sendable {
 
     /// Decodes `%XX` escapes (a malformed escape is kept as it is).
     /// With `plusIsSpace`, `+` is a space (form-encoded query strings).
+    /// Bytes that are not UTF-8 become U+FFFD; ``percentDecodedBytes(_:plusIsSpace:)`` keeps them.
     public static func percentDecode(_ s: Substring, plusIsSpace: Bool = false) -> String {
+        String(decoding: percentDecodedBytes(s, plusIsSpace: plusIsSpace), as: UTF8.self)
+    }
+
+    /// The bytes `%XX` escapes stand for, as sent (for callers that must refuse what is not UTF-8).
+    public static func percentDecodedBytes(_ s: Substring, plusIsSpace: Bool = false) -> [UInt8] {
         var out = [UInt8]()
         let bytes = Array(s.utf8)
         var i = 0
@@ -286,7 +292,7 @@ public struct SigV4Signer: Sendable {
                 i += 1
             }
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// Hex SHA-256 of bytes (for `x-amz-content-sha256` over plain HTTP).
