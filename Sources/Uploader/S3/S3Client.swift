@@ -171,12 +171,15 @@ public final class S3Client: @unchecked Sendable {
         var out: [S3Object] = []
         var token: String?
         repeat {
-            var query: [(String, String?)] = [("list-type", "2"), ("prefix", prefix)]
+            // encoding-type=url: keys come back percent-encoded, so any key S3 accepts (control
+            // characters included) survives the XML; decoded as botocore does (unquote_plus).
+            var query: [(String, String?)] = [("list-type", "2"), ("prefix", prefix), ("encoding-type", "url")]
             if let token { query.append(("continuation-token", token)) }
             let r = try await perform(bucket, "") { AWSRequest(operation: "ListObjectsV2", method: "GET", path: $0, query: query) }
             let text = r.text[...]
+            let encoded = XML.value("EncodingType", in: text)?.lowercased() == "url"
             for block in XML.blocks("Contents", in: text) {
-                out.append(S3Object(key: XML.value("Key", in: block) ?? "", size: Int(XML.value("Size", in: block) ?? "") ?? 0,
+                out.append(S3Object(key: Self.key(XML.value("Key", in: block), encoded: encoded), size: Int(XML.value("Size", in: block) ?? "") ?? 0,
                                     etag: Self.unquote(XML.value("ETag", in: block) ?? "")))
             }
             token = XML.value("IsTruncated", in: text) == "true" ? XML.value("NextContinuationToken", in: text) : nil
@@ -275,12 +278,15 @@ public final class S3Client: @unchecked Sendable {
         var out: [(key: String, uploadId: String)] = []
         var markers: (key: String, id: String)?
         repeat {
+            // As botocore: no encoding-type here (some servers echo it without encoding `+`);
+            // a key is decoded only if the answer says it was encoded.
             var query: [(String, String?)] = [("uploads", nil), ("prefix", prefix)]
             if let markers { query += [("key-marker", markers.key), ("upload-id-marker", markers.id)] }
             let r = try await perform(bucket, "") { AWSRequest(operation: "ListMultipartUploads", method: "GET", path: $0, query: query) }
             let text = r.text[...]
-            out += XML.blocks("Upload", in: text).map { (XML.value("Key", in: $0) ?? "", XML.value("UploadId", in: $0) ?? "") }
-            if XML.value("IsTruncated", in: text) == "true", let key = XML.value("NextKeyMarker", in: text),
+            let encoded = XML.value("EncodingType", in: text)?.lowercased() == "url"
+            out += XML.blocks("Upload", in: text).map { (Self.key(XML.value("Key", in: $0), encoded: encoded), XML.value("UploadId", in: $0) ?? "") }
+            if XML.value("IsTruncated", in: text) == "true", let key = XML.value("NextKeyMarker", in: text).map({ Self.key($0, encoded: encoded) }),
                let id = XML.value("NextUploadIdMarker", in: text), (key, id) != (markers?.key ?? "", markers?.id ?? "") {
                 markers = (key, id)
             } else {
@@ -288,6 +294,13 @@ public final class S3Client: @unchecked Sendable {
             }
         } while markers != nil
         return out
+    }
+
+    /// A key from a listing: URL-decoded (`+` is a space, as botocore's unquote_plus reads it)
+    /// when the answer says `<EncodingType>url</EncodingType>` — servers that ignore the
+    /// parameter send keys as they are, and botocore decodes only on that word too.
+    static func key(_ s: String?, encoded: Bool) -> String {
+        encoded ? SigV4Signer.percentDecode((s ?? "")[...], plusIsSpace: true) : s ?? ""
     }
 
     static func unquote(_ s: String) -> String { s.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
