@@ -150,12 +150,23 @@ private final class RequestHandler: ChannelInboundHandler, RemovableChannelHandl
         }
     }
 
+    /// Now as an IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`.
+    static func httpDate() -> String {
+        var t = time(nil), tm = tm()
+        gmtime_r(&t, &tm)
+        var buffer = [CChar](repeating: 0, count: 40)
+        let n = strftime(&buffer, buffer.count, "%a, %d %b %Y %H:%M:%S GMT", &tm)
+        return String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     private func write(_ response: HTTPResponse, version: HTTPVersion, keepAlive: Bool, isHead: Bool, context: ChannelHandlerContext) {
         var headers = HTTPHeaders(response.headers)
         if !headers.contains(name: "Content-Length") {
             headers.add(name: "Content-Length", value: String(response.body.count))
         }
         headers.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        // As every HTTP server (RFC 9110 6.6.1): clients take their clock skew from it.
+        if !headers.contains(name: "Date") { headers.add(name: "Date", value: Self.httpDate()) }
         let head = HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if !isHead && !response.body.isEmpty {

@@ -94,7 +94,11 @@ final class LedgerJournal: ImportJournal, @unchecked Sendable {
             guard var row = try t.file(path: result.path), row.s3Key == result.key, row.state == .validated else { return }
             try t.clearParts(file: row.id)
             row.uploadId = nil
-            if let error = result.error {
+            if result.fileChanged {
+                // Changed while it was sent, nothing stored: read again once it has settled.
+                row.state = .seen
+                row.batchId = nil
+            } else if let error = result.error {
                 Self.fail(&row, "upload: \(error)", retryBase: retryBase)
                 count { $0.failed += 1; $0.problems.append("\(row.path): upload failed: \(error)") }
             } else if let st = SyncEngine.fileStat(row.path), st.size == row.size, st.mtimeNs == row.mtimeNs {

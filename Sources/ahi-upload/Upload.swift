@@ -5,7 +5,7 @@ import Uploader
 
 struct Upload: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Upload every file under a folder to S3 (the S3 half of an import).",
+        abstract: "Upload the files under a folder to S3 (the S3 half of an import); hidden ones only with --include-hidden.",
         discussion: """
             Keys are the files' paths relative to FOLDER, after the prefix. Small files \
             are sent with PutObject, large ones in parts; every object and part carries a \
@@ -39,6 +39,9 @@ struct Upload: AsyncParsableCommand {
     @Option(help: "Checksum sent with every object and part for the server to verify: CRC32C or CRC32.")
     var checksumAlgorithm: ChecksumAlgorithm = .crc32c
 
+    @Flag(name: .customLong("include-hidden"), help: "Upload hidden files and folders (\".name\") too; by default they are skipped and counted.")
+    var includeHidden = false
+
     @OptionGroup var output: OutputOptions
 
     struct Report: Encodable {
@@ -49,6 +52,8 @@ struct Upload: AsyncParsableCommand {
         let seconds: Double
         let retries: Int
         let failed: [[String: String]]
+        /// Hidden entries passed over (without --include-hidden).
+        let hiddenSkipped: [String]
     }
 
     func run() async throws {
@@ -59,7 +64,8 @@ struct Upload: AsyncParsableCommand {
         let client = try await S3Setup.makeClient(endpointURL: d.pick(aws.s3EndpointURL, "s3-endpoint-url"), region: d.pick(aws.region, "region"),
                                                   profile: d.pick(aws.profile, "profile"), connections: concurrency,
                                                   checksumAlgorithm: checksumAlgorithm, environment: d.environment, debug: aws.debugLog)
-        let (paths, problems) = FileWalker.files(under: [folder])
+        let walk = FileWalker.walk([folder], includeHidden: includeHidden)
+        let (paths, problems) = (walk.files, walk.problems)
         for p in problems { printError("\(p.path): \(p.reason)") }
         let root = folder.hasSuffix("/") ? folder : folder + "/"
         var files: [(path: String, key: String)] = []
@@ -82,12 +88,18 @@ struct Upload: AsyncParsableCommand {
         if output.json {
             try printJSON(Report(destination: destination, files: results.count, uploaded: results.count - failed.count, bytes: bytes,
                                  seconds: seconds, retries: client.retryCount,
-                                 failed: failed.map { ["path": $0.path, "error": $0.error ?? ""] } + problems.map { ["path": $0.path, "error": $0.reason] }))
+                                 failed: failed.map { ["path": $0.path, "error": $0.error ?? ""] } + problems.map { ["path": $0.path, "error": $0.reason] },
+                                 hiddenSkipped: walk.hidden))
         } else {
-            print(String(format: "uploaded %d of %d files (%.1f MB) to s3://%@/%@ in %.1f s: %.1f files/s, %.1f MB/s; %d failed; %d retries",
-                     results.count - failed.count, results.count, Double(bytes) / 1e6, bucket, prefix, seconds,
-                     Double(results.count - failed.count) / max(seconds, 0.001), Double(bytes) / 1e6 / max(seconds, 0.001),
-                     failed.count, client.retryCount))
+            var line = String(format: "uploaded %d of %d files (%.1f MB) to s3://%@/%@ in %.1f s: %.1f files/s, %.1f MB/s; %d failed; %d retries",
+                              results.count - failed.count, results.count, Double(bytes) / 1e6, bucket, prefix, seconds,
+                              Double(results.count - failed.count) / max(seconds, 0.001), Double(bytes) / 1e6 / max(seconds, 0.001),
+                              failed.count, client.retryCount)
+            if !problems.isEmpty { line += "; \(problems.count) path\(problems.count == 1 ? "" : "s") not readable (above)" }
+            if !walk.hidden.isEmpty {
+                line += "; skipped \(walk.hidden.count) hidden file\(walk.hidden.count == 1 ? "" : "s") or folder\(walk.hidden.count == 1 ? "" : "s") (--include-hidden to upload them)"
+            }
+            print(line)
         }
         await client.shutdown()
         if !failed.isEmpty || !problems.isEmpty { throw ExitCode(1) }

@@ -14,6 +14,8 @@ The Host header is forwarded unchanged, so the client's SigV4 signature (made
 for the proxy's address) is what the server checks.
 """
 import argparse
+import calendar
+import email.utils
 import http.client
 import signal
 import sys
@@ -24,7 +26,7 @@ from urllib.parse import urlparse
 
 FAULTS = ["drop", "slowdown", "internal", "delay"]
 lock = threading.Lock()
-state = {"count": 0, "injected": {k: 0 for k in FAULTS}}
+state = {"count": 0, "injected": {k: 0 for k in FAULTS}, "first": None, "completes": 0, "puts": 0}
 
 
 def main():
@@ -33,7 +35,19 @@ def main():
     ap.add_argument("--upstream", required=True)
     ap.add_argument("--every", type=int, default=3, help="inject a fault into every Nth request; 0: never")
     ap.add_argument("--bucket-region", help="refuse requests signed for any other region")
+    ap.add_argument("--faults", default=",".join(FAULTS), help="which faults --every rotates through (comma-separated)")
+    ap.add_argument("--slowdown-for", type=float, default=0,
+                    help="answer every request 503 SlowDown for this many seconds from the first request")
+    ap.add_argument("--complete-error", type=int, default=0,
+                    help="answer the first N CompleteMultipartUpload calls HTTP 200 with an <Error> InternalError body")
+    ap.add_argument("--corrupt-puts", type=int, default=0,
+                    help="flip one byte of the body of the first N PUTs (PutObject/UploadPart) before forwarding")
+    ap.add_argument("--skew", type=float, default=0,
+                    help="play a server whose clock is this many seconds ahead: a request whose X-Amz-Date is more than "
+                         "--skew-tolerance from it gets 403 RequestTimeTooSkewed with that clock in its Date header")
+    ap.add_argument("--skew-tolerance", type=float, default=60)
     args = ap.parse_args()
+    faults = [f for f in args.faults.split(",") if f in FAULTS] or FAULTS
     up = urlparse(args.upstream)
 
     class Handler(BaseHTTPRequestHandler):
@@ -62,13 +76,61 @@ def main():
                     self.end_headers()
                     self.wfile.write(doc)
                     return
+            if args.skew:
+                server_now = time.time() + args.skew
+                try:
+                    sent = calendar.timegm(time.strptime(self.headers.get("X-Amz-Date") or "", "%Y%m%dT%H%M%SZ"))
+                except ValueError:
+                    sent = 0
+                if abs(sent - server_now) > args.skew_tolerance:
+                    with lock:
+                        state["count"] += 1
+                        state["injected"]["skew"] = state["injected"].get("skew", 0) + 1
+                    doc = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>RequestTimeTooSkewed</Code>"
+                           b"<Message>The difference between the request time and the current time is too large.</Message>"
+                           b"<RequestId>proxy-skew</RequestId></Error>")
+                    self.send_response_only(403)  # not send_response: that adds the real Date first
+                    self.send_header("Date", email.utils.formatdate(server_now, usegmt=True))
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(doc)))
+                    self.end_headers()
+                    self.wfile.write(doc)
+                    return
             with lock:
                 state["count"] += 1
                 n = state["count"]
+                now = time.time()
+                if state["first"] is None:
+                    state["first"] = now
                 every = args.every
-                fault = FAULTS[(n // every) % len(FAULTS)] if every and n % every == 0 else None
+                fault = faults[(n // every) % len(faults)] if every and n % every == 0 else None
+                if args.slowdown_for and now - state["first"] < args.slowdown_for:
+                    fault = "slowdown"
+                is_complete = self.command == "POST" and "uploadId=" in self.path
+                complete_error = False
+                if is_complete and state["completes"] < args.complete_error:
+                    state["completes"] += 1
+                    complete_error = True
+                corrupt = False
+                if self.command == "PUT" and body and state["puts"] < args.corrupt_puts:
+                    state["puts"] += 1
+                    corrupt = True
                 if fault:
                     state["injected"][fault] += 1
+                for name, on in (("complete-200-error", complete_error), ("corrupt", corrupt)):
+                    if on:
+                        state["injected"][name] = state["injected"].get(name, 0) + 1
+            if complete_error:
+                doc = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code>"
+                       b"<Message>We encountered an internal error. Please try again.</Message><RequestId>proxy-200</RequestId></Error>")
+                self.send_response(200)
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(doc)))
+                self.end_headers()
+                self.wfile.write(doc)
+                return
+            if corrupt:
+                body = bytes([body[0] ^ 0xFF]) + body[1:]
             if fault == "drop":
                 self.close_connection = True
                 self.connection.shutdown(2)

@@ -19,13 +19,29 @@ public enum FileWalker {
     /// in lexical order within each directory; hidden entries (".name") inside
     /// directories are skipped.
     public static func files(under paths: [String]) -> (files: [String], problems: [Problem]) {
-        var files: [String] = []
-        var problems: [Problem] = []
+        let w = walk(paths)
+        return (w.files, w.problems)
+    }
+
+    /// What a walk found.
+    public struct Walk: Sendable {
+        /// The regular files, in walk order.
+        public var files: [String] = []
+        /// Paths that could not be listed or read (link loops among them).
+        public var problems: [Problem] = []
+        /// Hidden entries (".name") passed over inside directories.
+        public var hidden: [String] = []
+    }
+
+    /// Every regular file under `paths`; hidden entries inside directories are listed
+    /// with the files when `includeHidden`, else counted in `hidden`.
+    public static func walk(_ paths: [String], includeHidden: Bool = false) -> Walk {
+        var w = Walk()
         var visited = Set<DirectoryID>()
         for path in paths {
-            walk(path, topLevel: true, files: &files, problems: &problems, visited: &visited)
+            walk(path, topLevel: true, includeHidden: includeHidden, into: &w, visited: &visited)
         }
-        return (files, problems)
+        return w
     }
 
     private struct DirectoryID: Hashable {
@@ -33,25 +49,24 @@ public enum FileWalker {
         let inode: UInt64
     }
 
-    private static func walk(_ path: String, topLevel: Bool, files: inout [String], problems: inout [Problem],
-                             visited: inout Set<DirectoryID>) {
+    private static func walk(_ path: String, topLevel: Bool, includeHidden: Bool, into w: inout Walk, visited: inout Set<DirectoryID>) {
         var st = stat()
         guard stat(path, &st) == 0 else {
-            problems.append(Problem(path: path, reason: String(cString: strerror(errno))))
+            w.problems.append(Problem(path: path, reason: String(cString: strerror(errno))))
             return
         }
         let kind = st.st_mode & S_IFMT
         if kind == S_IFREG {
-            files.append(path)
+            w.files.append(path)
             return
         }
         guard kind == S_IFDIR else {
-            if topLevel { problems.append(Problem(path: path, reason: "not a regular file or directory")) }
+            if topLevel { w.problems.append(Problem(path: path, reason: "not a regular file or directory")) }
             return
         }
         guard visited.insert(DirectoryID(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))).inserted else { return }
         guard let dir = opendir(path) else {
-            problems.append(Problem(path: path, reason: String(cString: strerror(errno))))
+            w.problems.append(Problem(path: path, reason: String(cString: strerror(errno))))
             return
         }
         var names: [String] = []
@@ -59,13 +74,17 @@ public enum FileWalker {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
-            if name.hasPrefix(".") { continue }
+            if name == "." || name == ".." { continue }
+            if name.hasPrefix("."), !includeHidden {
+                w.hidden.append((path.hasSuffix("/") ? path : path + "/") + name)
+                continue
+            }
             names.append(name)
         }
         closedir(dir)
         let base = path.hasSuffix("/") ? path : path + "/"
         for name in names.sorted() {
-            walk(base + name, topLevel: false, files: &files, problems: &problems, visited: &visited)
+            walk(base + name, topLevel: false, includeHidden: includeHidden, into: &w, visited: &visited)
         }
     }
 }

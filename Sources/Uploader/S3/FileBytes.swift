@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 import NIOCore
 
 /// Reads byte ranges of a file straight into `ByteBuffer`s with `pread`, so an
@@ -17,7 +18,46 @@ struct FileBytes: ~Copyable {
 
     let path: String
     let size: Int
+    /// What the file was when it was opened: a read is only trusted while the path still names this.
+    let identity: Identity
     private let fd: Int32
+
+    /// Device, inode, size and modification time (ns): any write, append, truncation or
+    /// replacement (a new file renamed over the path) changes one of them.
+    struct Identity: Equatable, Sendable, CustomStringConvertible {
+        let device: UInt64, inode: UInt64, size: Int, mtimeNs: Int
+
+        init(_ st: stat) {
+            device = UInt64(st.st_dev)
+            inode = UInt64(st.st_ino)
+            size = Int(st.st_size)
+            mtimeNs = Int(st.st_mtim.tv_sec) * 1_000_000_000 + Int(st.st_mtim.tv_nsec)
+        }
+
+        /// What the path names now, or nil when it names nothing.
+        static func of(_ path: String) -> Identity? {
+            var st = stat()
+            return stat(path, &st) == 0 ? Identity(st) : nil
+        }
+
+        var description: String { "\(size) bytes, modified at \(mtimeNs / 1_000_000_000).\(String(format: "%09d", mtimeNs % 1_000_000_000)), inode \(inode)" }
+    }
+
+    /// Why an upload was abandoned: the file is not what it was when its upload began.
+    struct ChangedError: Error, CustomStringConvertible {
+        let path: String
+        let before: Identity
+        let now: Identity?
+        var description: String {
+            "\(path) changed while it was being uploaded (was \(before); now \(now.map { "\($0)" } ?? "gone")); not stored — upload it again once it is complete"
+        }
+    }
+
+    /// Throws ``ChangedError`` unless the path still names the file as it was opened.
+    func checkUnchanged() throws(ChangedError) {
+        let now = Identity.of(path)
+        guard now == identity else { throw ChangedError(path: path, before: identity, now: now) }
+    }
 
     /// Opens `path` for reading.
     init(path: String) throws(ReadError) {
@@ -32,6 +72,7 @@ struct FileBytes: ~Copyable {
         }
         self.fd = fd
         self.size = Int(st.st_size)
+        identity = Identity(st)
     }
 
     deinit { close(fd) }

@@ -115,6 +115,9 @@ public struct FolderUploader: Sendable {
         public let size: Int
         /// The error, if it failed.
         public let error: String?
+        /// True when it failed because the file changed while it was being uploaded
+        /// (nothing was stored; upload it again once it has settled).
+        public var fileChanged = false
     }
 
     /// One file to upload.
@@ -180,7 +183,6 @@ public struct FolderUploader: Sendable {
         let sizes = files.map { (try? FileManager.default.attributesOfItem(atPath: $0.path)[.size] as? Int) ?? 0 }
         let progress = UploadProgress(totalFiles: files.count, totalBytes: sizes.reduce(0, +), interactive: interactive, report: report)
         let permits = AsyncSemaphore(concurrency)
-        let fileSlots = AsyncSemaphore(concurrency)
         let failure = JournalFailure()
         var open: [String: [String]] = [:]
         if let journal {
@@ -193,24 +195,29 @@ public struct FolderUploader: Sendable {
             open = await unfinishedUploads(files.map { ($0.path, $0.key) }, sizes: sizes, bucket: bucket)
         }
         let pending = open
+        // At most `concurrency` files in flight, each result taken as it ends: a finished
+        // child task is released at once (memory stays flat however many files there are).
         let results = await withTaskGroup(of: (Int, Result).self) { group in
-            for (i, file) in files.enumerated() {
-                await fileSlots.acquire()
-                if journal?.stopRequested == true || failure.value != nil {
-                    await fileSlots.release()
-                    break
-                }
+            var results = [Result?](repeating: nil, count: files.count)
+            var next = 0
+            func startNext(_ group: inout TaskGroup<(Int, Result)>) -> Bool {
+                guard next < files.count, journal?.stopRequested != true, failure.value == nil else { return false }
+                let i = next, file = files[i]
+                next += 1
                 group.addTask {
                     let r = await uploadOne(file, index: i, bucket: bucket, unfinished: pending[file.key] ?? [],
                                             permits: permits, progress: progress, journal: journal, failure: failure)
                     do { try await journal?.fileFinished(r) } catch { failure.set(error) }
-                    await fileSlots.release()
                     await progress.fileDone()
                     return (i, r)
                 }
+                return true
             }
-            var results = [Result?](repeating: nil, count: files.count)
-            for await (i, r) in group { results[i] = r }
+            while next < concurrency, startNext(&group) {}
+            while let (i, r) = await group.next() {
+                results[i] = r
+                _ = startNext(&group)
+            }
             return results.compactMap { $0 }
         }
         return (results, failure.value)
@@ -242,8 +249,17 @@ public struct FolderUploader: Sendable {
             if file.size < multipartThreshold {
                 await permits.acquire(priority: index)
                 do {
-                    try await client.putObject(bucket: bucket, key: key, buffer: try file.read(offset: 0, count: file.size),
-                                               checksum: item.checksum)
+                    // A corrupted transfer (BadDigest) is sent once more, the bytes read again.
+                    for attempt in 1...2 {
+                        let body = try file.read(offset: 0, count: file.size)
+                        try file.checkUnchanged()  // the buffer is the file as it was: no mix of old and new bytes
+                        do {
+                            try await client.putObject(bucket: bucket, key: key, buffer: body, checksum: item.checksum)
+                            break
+                        } catch let e as AWSError where attempt == 1 && Self.isCorruptedTransfer(e) && item.checksum == nil {
+                            client.debug?("\(key): \(e); sending it again")
+                        }
+                    }
                 } catch {
                     await permits.release()
                     throw error
@@ -256,8 +272,15 @@ public struct FolderUploader: Sendable {
             }
             return Result(path: path, key: key, size: size, error: nil)
         } catch {
-            return Result(path: path, key: key, size: size, error: "\(error)")
+            var r = Result(path: path, key: key, size: size, error: "\(error)")
+            r.fileChanged = error is FileBytes.ChangedError
+            return r
         }
+    }
+
+    /// The server received other bytes than were sent (a corrupted transfer): worth one more try.
+    static func isCorruptedTransfer(_ e: AWSError) -> Bool {
+        ["BadDigest", "XAmzContentSHA256Mismatch", "InvalidDigest"].contains(e.code ?? "")
     }
 
     /// Uploads a file in parts, each read when its turn comes (memory: the parts in
@@ -269,7 +292,7 @@ public struct FolderUploader: Sendable {
                            permits: AsyncSemaphore, progress: UploadProgress, journal: (any UploadJournal)?,
                            failure: JournalFailure) async throws {
         let size = Self.partSize(for: file.size, preferred: partSize)
-        let total = file.size, path = file.path
+        let total = file.size, path = file.path, identity = file.identity
         // Keep the open upload with the most parts; abort the others.
         var candidates: [(id: String, parts: [S3Part])] = []
         for id in unfinished {
@@ -303,13 +326,26 @@ public struct FolderUploader: Sendable {
                         await permits.acquire(priority: index)
                         do {
                             let length = min(size, total - n * size)
-                            let body = try FileBytes(path: path).read(offset: n * size, count: length)
-                            let part: S3Part
-                            if let old = known[n + 1], old.size == length, old.etag == Self.md5Hex(body) {
-                                part = S3Part(number: n + 1, etag: old.etag, checksum: client.checksumAlgorithm.checksum(body), size: length)
-                            } else {
-                                part = try await client.uploadPart(bucket: bucket, key: key, uploadId: id, number: n + 1, buffer: body)
+                            // Each part is read from the file as it was when the upload began, or not at all.
+                            let reader = try FileBytes(path: path)
+                            guard reader.identity == identity else {
+                                throw FileBytes.ChangedError(path: path, before: identity, now: reader.identity)
                             }
+                            var part: S3Part?
+                            for attempt in 1...2 where part == nil {
+                                let body = try reader.read(offset: n * size, count: length)
+                                try reader.checkUnchanged()
+                                if let old = known[n + 1], old.size == length, old.etag == Self.md5Hex(body) {
+                                    part = S3Part(number: n + 1, etag: old.etag, checksum: client.checksumAlgorithm.checksum(body), size: length)
+                                } else {
+                                    do {
+                                        part = try await client.uploadPart(bucket: bucket, key: key, uploadId: id, number: n + 1, buffer: body)
+                                    } catch let e as AWSError where attempt == 1 && Self.isCorruptedTransfer(e) {
+                                        client.debug?("\(key) part \(n + 1): \(e); sending it again")
+                                    }
+                                }
+                            }
+                            guard let part else { throw AWSError.invalidResponse(operation: "UploadPart", reason: "no part") }
                             do {
                                 try await journal?.partUploaded(path: path, key: key, uploadId: id, part: part)
                             } catch {
@@ -329,6 +365,8 @@ public struct FolderUploader: Sendable {
                 for try await p in group { parts.append(p) }
                 return parts
             }
+            // The parts are the file as it was when the upload began only if it has not changed since.
+            try file.checkUnchanged()
             try await client.completeMultipartUpload(bucket: bucket, key: key, uploadId: id, parts: parts)
         } catch {
             try? await client.abortMultipartUpload(bucket: bucket, key: key, uploadId: id)

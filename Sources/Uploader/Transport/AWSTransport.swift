@@ -108,7 +108,7 @@ public final class AWSTransport: @unchecked Sendable {
 
     /// Creates a transport with `connections` pooled connections per host.
     public init(endpoint: Endpoint, region: String, service: String, connections: Int = 16,
-                connectTimeout: Int64 = 10, readTimeout: Int64 = 120, retry: RetryPolicy = RetryPolicy(),
+                connectTimeout: Int64 = 10, readTimeout: Int64 = 120, retry: RetryPolicy = .processDefault,
                 credentials: @escaping @Sendable () async throws -> AWSCredentials,
                 debug: (@Sendable (String) -> Void)? = nil) {
         self.endpoint = endpoint
@@ -130,22 +130,43 @@ public final class AWSTransport: @unchecked Sendable {
     /// `returnIf` lets the caller take an answer itself, e.g. a bucket-region redirect).
     public func send(_ request: AWSRequest, allowedStatuses: Set<Int> = [],
                      returnIf: ((AWSResponse) -> Bool)? = nil) async throws -> AWSResponse {
-        var attempt = 1
+        var attempt = 1, skewCorrected = false
         while true {
+            let generation = await retry.gate.enter()
+            var throttled = false
             do {
-                let response = try await sendOnce(request, attempt: attempt)
-                if (200..<300).contains(response.status) || allowedStatuses.contains(response.status)
-                    || returnIf?(response) == true {
+                let response: AWSResponse
+                do {
+                    response = try await sendOnce(request, attempt: attempt)
+                } catch {
+                    await retry.gate.leave(generation: generation, throttled: false)
+                    throw error
+                }
+                if ((200..<300).contains(response.status) && !Self.isErrorIn200(response, operation: request.operation))
+                    || allowedStatuses.contains(response.status) || returnIf?(response) == true {
+                    await retry.gate.leave(generation: generation, throttled: false)
                     retry.recordSuccess()
                     return response
                 }
-                throw serviceError(response, operation: request.operation)
+                let error = serviceError(response, operation: request.operation)
+                // A clock off by more than the server allows: take the offset from its Date, re-sign, once.
+                if !skewCorrected, correctSkew(response, error) {
+                    skewCorrected = true
+                    await retry.gate.leave(generation: generation, throttled: false)
+                    debug?("clock skew corrected by \(Int(currentSkew)) s from the server's Date (\(error.code ?? "")); signing again")
+                    continue
+                }
+                throttled = RetryPolicy.isThrottling(error)
+                await retry.gate.leave(generation: generation, throttled: throttled)
+                if throttled, await retry.gate.allowed != Int.max {
+                    debug?("throttled (\(error.code ?? "")): \(await retry.gate.allowed) request(s) in flight at most for now")
+                }
+                throw error
             } catch let error as AWSError {
-                if case .service(_, "RequestTimeTooSkewed", _, _, _) = error { /* skew already corrected */ }
                 guard attempt < retry.maxAttempts, RetryPolicy.isRetryable(error), retry.acquire(for: error) else {
                     throw error
                 }
-                let wait = retry.delay(beforeRetry: attempt)
+                let wait = retry.delay(beforeRetry: attempt, after: error)
                 debug?("retry \(attempt)/\(retry.maxAttempts - 1) of \(request.operation) \(request.path) in \(String(format: "%.2f", wait)) s after: \(error)")
                 try await Task.sleep(nanoseconds: UInt64(wait * 1e9))
                 attempt += 1
@@ -191,11 +212,6 @@ public final class AWSTransport: @unchecked Sendable {
         }
         let result = AWSResponse(status: Int(response.status.code), headers: response.headers, body: Array(buffer: body))
         debug?("\(result.status) for \(request.operation) \(request.path) [request id \(result.header("x-amz-request-id") ?? "-")]")
-        if result.status == 403 || result.status == 400, result.text.contains("RequestTimeTooSkewed"),
-           let date = result.header("Date").flatMap(Self.parseHTTPDate) {
-            setSkew(date.timeIntervalSinceNow)
-            debug?("clock skew corrected by \(Int(currentSkew)) s from the server's Date")
-        }
         return result
     }
 
@@ -209,6 +225,30 @@ public final class AWSTransport: @unchecked Sendable {
         lock.lock()
         skew = value
         lock.unlock()
+    }
+
+    /// Answers that mean the request's time was refused (botocore's list).
+    static let clockSkewCodes: Set<String> = ["RequestTimeTooSkewed", "RequestExpired", "InvalidSignatureException",
+                                              "SignatureDoesNotMatch", "AuthFailure", "RequestInTheFuture"]
+
+    /// When `error` is a time refusal and the server's `Date` is more than 4 minutes from
+    /// this clock (with the skew already applied), remembers the offset and says so.
+    func correctSkew(_ r: AWSResponse, _ error: AWSError) -> Bool {
+        guard r.status == 400 || r.status == 403, Self.clockSkewCodes.contains(error.code ?? ""),
+              let date = r.header("Date").flatMap(Self.parseHTTPDate) else { return false }
+        let offset = date.timeIntervalSinceNow
+        guard abs(offset - currentSkew) > 240 else { return false }
+        setSkew(offset)
+        return true
+    }
+
+    /// S3's CompleteMultipartUpload, CopyObject and UploadPartCopy can answer HTTP 200 and
+    /// then an `<Error>` document (the status is sent before the work ends): that is an
+    /// error, classified (and retried) by its code like any other.
+    static func isErrorIn200(_ r: AWSResponse, operation: String) -> Bool {
+        guard ["CompleteMultipartUpload", "CopyObject", "UploadPartCopy"].contains(operation) else { return false }
+        let head = r.body.prefix(512)
+        return String(decoding: head, as: UTF8.self).contains("<Error>")
     }
 
     func serviceError(_ r: AWSResponse, operation: String) -> AWSError {
