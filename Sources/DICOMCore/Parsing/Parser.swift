@@ -118,8 +118,8 @@ struct Parser {
             try report(.warning, "meta.implicit-vr", at: pos, tag: tag(pos, true),
                        "the File Meta group is encoded with implicit VR")
         }
-        pos = try parseElements(into: &meta, from: pos, limit: count, undefinedItem: false, depth: 0,
-                                onlyGroup: 0x0002)
+        pos = try parseElements(into: &meta, from: pos, limit: metaGroupEnd(from: pos, explicit: metaExplicit),
+                                undefinedItem: false, depth: 0, onlyGroup: 0x0002)
         if hasPreamble && meta.elements.isEmpty {
             try report(.warning, "meta.missing", at: pos, tag: nil, "no File Meta group after DICM")
         }
@@ -176,6 +176,48 @@ struct Parser {
         return DICOMFile(path: path, storage: fileStorage, hasPreamble: hasPreamble,
                          meta: meta, dataSet: ds, transferSyntax: readSyntax, diagnostics: diagnostics,
                          endOffset: end)
+    }
+
+    /// Where the File Meta group that starts at `from` ends, from headers alone (no diagnostics).
+    ///
+    /// The group is the run of group-2 elements in the meta's encoding (explicit VR little
+    /// endian, unless the meta is implicit) in ascending order. Inside the bytes its group length
+    /// (0002,0000) declares, an element out of order or without a VR is still the meta's (a known
+    /// writer bug); past them, a group-2 element that does not continue the run (one in an
+    /// implicit-VR data set, or a repeated tag) belongs to the data set and is reported there
+    /// (`meta.element-in-dataset`), as DCMTK reads it. A group length that ends before elements
+    /// that do continue the run is wrong, and the validator says so. One header read per element.
+    func metaGroupEnd(from: Int, explicit: Bool) -> Int {
+        var p = from
+        var declaredEnd: Int?
+        var previous: Tag?
+        while count - p >= 8, u16(p, true) == 0x0002 {
+            let t = tag(p, true)
+            // Inside a declared group length, disorder and implicit elements are the meta's own.
+            let declared = declaredEnd.map { p < $0 } ?? false
+            if let previous, t <= previous, !declared { break }
+            var header = 8, length: UInt32
+            let vr = explicit ? VR(code: byte(p + 4), byte(p + 5)) : nil
+            if explicit && vr == nil && !declared { break }
+            if let vr {
+                if vr.hasLongLength {
+                    guard count - p >= 12 else { break }
+                    length = u32(p + 8, true)
+                    header = 12
+                } else {
+                    length = UInt32(u16(p + 6, true))
+                }
+            } else {
+                length = u32(p + 4, true)
+            }
+            guard length != Parser.undefined, Int(length) <= count - p - header else { break }
+            if t == .fileMetaInformationGroupLength, previous == nil, length == 4 {
+                declaredEnd = p + 12 + Int(u32(p + 8, true))
+            }
+            previous = t
+            p += header + Int(length)
+        }
+        return p
     }
 
     /// A cheap test that bytes at `at` begin a plausible data element (for files with no preamble).
@@ -246,6 +288,19 @@ struct Parser {
                 if options.stopBeforePixelData,
                    t == .pixelData || t == .floatPixelData || t == .doubleFloatPixelData { return pos }
             }
+            if onlyGroup == nil {
+                if let reason = implausibility(at: pos, tag: t, limit: limit, little: little, explicit: explicit),
+                   let target = resyncTarget(from: pos + 1, limit: limit, little: little, explicit: explicit, after: previous) {
+                    try reportResync(from: pos, tag: t, to: target, little: little, reason)
+                    pos = target
+                    continue
+                }
+                if t.group == 0x0002 {
+                    try report(.warning, "meta.element-in-dataset", at: pos, tag: t,
+                               "File Meta element \(t) in the data set, after the File Meta group ended; kept in the data set, not in the meta (DCMTK: \"Invalid Element found in data set\")")
+                }
+            }
+            let before = previous
             if t.rawValue <= previous { ds.isSorted = false }
             previous = t.rawValue
 
@@ -292,7 +347,8 @@ struct Parser {
                         ds.elements.append(element)
                         return limit
                     }
-                    let (fragments, valueEnd, next) = try parseFragments(from: valueOffset, limit: limit, tag: t, little: little)
+                    let (fragments, valueEnd, next) = try parseFragments(from: valueOffset, limit: count, tag: t, little: little)
+                    if next > limit { try reportUndercounted(t, at: pos, end: next, limit: limit) }
                     element.fragments = fragments
                     element.valueLength = valueEnd - valueOffset
                     if vr != .OB && vr != .OW && vr != .UN {
@@ -316,8 +372,9 @@ struct Parser {
                     throw .depthExceeded(path: path, offset: pos, tag: t, limit: options.maxDepth)
                 }
                 let (items, valueEnd, next) = try parseItems(
-                    from: valueOffset, limit: limit, undefined: true, parent: ds, tag: t,
+                    from: valueOffset, limit: count, undefined: true, parent: ds, tag: t,
                     forceImplicitLE: asImplicit, depth: depth + 1)
+                if next > limit { try reportUndercounted(t, at: pos, end: next, limit: limit) }
                 element.items = items
                 element.valueLength = valueEnd - valueOffset
                 if vr == .UN {
@@ -332,7 +389,18 @@ struct Parser {
             let remaining = limit - valueOffset
             var valueLength = Int(length)
             var cut = false
-            if valueLength > remaining {
+            if valueLength > remaining, valueLength <= count - valueOffset,
+               followedByElement(at: valueOffset + valueLength, little: little, explicit: explicit) {
+                // The container's length ends inside this element, and a plausible element follows it.
+                try reportUndercounted(t, at: pos, end: valueOffset + valueLength, limit: limit)
+            } else if valueLength > remaining, limit < count, vr != .SQ,
+                      let target = resyncTarget(from: pos + 1, limit: limit, little: little, explicit: explicit, after: before) {
+                try reportResync(from: pos, tag: t, to: target, little: little,
+                                 "\(t) at offset \(pos) declares \(length) bytes, past the \(max(remaining, 0)) that remain")
+                previous = before
+                pos = target
+                continue
+            } else if valueLength > remaining {
                 try report(.error, "length.past-end", at: pos, tag: t,
                            "value length \(length) exceeds the \(max(remaining, 0)) bytes that remain",
                            error: .truncated(path: path, offset: pos, tag: t, needed: valueLength, available: max(remaining, 0)))
@@ -354,10 +422,15 @@ struct Parser {
                 guard depth < options.maxDepth else {
                     throw .depthExceeded(path: path, offset: pos, tag: t, limit: options.maxDepth)
                 }
-                let (items, _, _) = try parseItems(
+                let (items, _, next) = try parseItems(
                     from: valueOffset, limit: valueOffset + valueLength, undefined: false, parent: ds, tag: t,
                     forceImplicitLE: element.isImplicitInsideUN, depth: depth + 1)
                 element.items = items
+                if !cut && next != valueOffset + valueLength {
+                    // Undercounted (an item read past the end) or overcounted (ended early).
+                    element.valueLength = next - valueOffset
+                    valueLength = next - valueOffset
+                }
             } else if t == .pixelData && options.headerOnly {
                 ds.elements.append(element)
                 return limit
@@ -416,6 +489,11 @@ struct Parser {
                                error: .malformed(path: path, offset: pos, tag: t, reason: "expected an item in sequence \(tag)"))
                     return (items, pos, pos)
                 }
+                if t > tag, let next = confirmedElement(at: pos, limit: count, little: little, explicit: explicit) {
+                    try report(.warning, "length.overcounted", at: pos, tag: next,
+                               "sequence \(tag) declares \(limit - from) bytes, but after its last item comes \(next) at offset \(pos), which continues the enclosing data set; the sequence ends there")
+                    return (items, pos, pos)
+                }
                 try report(.error, "sequence.invalid-item", at: pos, tag: t,
                            "expected an item in \(tag), found \(t)",
                            error: .malformed(path: path, offset: pos, tag: t, reason: "expected an item in sequence \(tag)"))
@@ -424,19 +502,24 @@ struct Parser {
             var item = DataSet(storage: storage, littleEndian: little, explicitVR: explicit,
                                characterSet: parent.characterSet, offset: pos + 8)
             if len == Parser.undefined {
-                pos = try parseElements(into: &item, from: pos + 8, limit: limit, undefinedItem: true,
+                // Read to its delimiter whatever the sequence's declared length (DCMTK, pydicom).
+                pos = try parseElements(into: &item, from: pos + 8, limit: count, undefinedItem: true,
                                         depth: depth, onlyGroup: nil)
+                if pos > limit { try reportUndercounted(t, at: item.offset - 8, end: pos, limit: limit) }
             } else {
                 var itemEnd = pos + 8 + Int(len)
-                if itemEnd > limit {
+                if itemEnd > limit, Int(len) <= count - pos - 8,
+                   followedByElement(at: itemEnd, little: little, explicit: explicit) {
+                    try reportUndercounted(t, at: pos, end: itemEnd, limit: limit)
+                } else if itemEnd > limit {
                     try report(.error, "item.length-past-end", at: pos, tag: t,
                                "item length \(len) exceeds the \(limit - pos - 8) bytes that remain in \(tag)",
                                error: .invalidLength(path: path, offset: pos, tag: t, length: len, reason: "item longer than its sequence"))
                     itemEnd = limit
                 }
-                _ = try parseElements(into: &item, from: pos + 8, limit: itemEnd, undefinedItem: false,
-                                      depth: depth, onlyGroup: nil)
-                pos = itemEnd
+                let end = try parseElements(into: &item, from: pos + 8, limit: itemEnd, undefinedItem: false,
+                                            depth: depth, onlyGroup: nil)
+                pos = max(itemEnd, end)  // past itemEnd when the item's length was undercounted
             }
             items.append(item)
         }
