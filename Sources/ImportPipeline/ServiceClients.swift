@@ -39,21 +39,17 @@ public struct ServiceClients: Sendable {
 
     /// Resolves the credential chain (`--profile`, environment, shared files, role
     /// profiles, web identity, container and instance credentials) once, and the region
-    /// (`--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile, instance metadata;
-    /// us-east-1 for a local endpoint), and builds both clients on them.
-    /// - Throws: the chain's error when no credentials can be had (now, not mid-upload),
-    ///   or ``S3Setup/SetupError`` for a missing region or a bad endpoint URL.
+    /// (``signingRegion(explicit:environment:profile:customEndpoint:)``), and builds both clients on them.
+    /// - Throws: the chain's error when no credentials can be had (now, not mid-upload) or the
+    ///   region is missing or malformed, or ``S3Setup/SetupError`` for a bad endpoint URL.
     public static func make(_ o: Options, environment: [String: String] = ProcessInfo.processInfo.environment,
                             debug: (@Sendable (String) -> Void)? = nil) async throws -> ServiceClients {
         let chain = CredentialChain(environment: environment, profile: o.profile)
         let provider = CredentialProvider(chain: chain)
         let credentials = try await provider.credentials()
         debug?("credentials: \(credentials)")
-        var region = await resolveRegionIncludingInstanceMetadata(explicit: o.region, environment: environment, profile: chain.profileName)
-        if region == nil, o.endpointURL != nil || o.s3EndpointURL != nil { region = "us-east-1" }  // local servers don't check it
-        guard let region else {
-            throw S3Setup.SetupError(description: "no region: pass --region, set AWS_REGION, or add region to the profile (instance metadata had none)")
-        }
+        let region = try await signingRegion(explicit: o.region, environment: environment, profile: chain.profileName,
+                                             customEndpoint: o.endpointURL != nil || o.s3EndpointURL != nil)
         let get: @Sendable () async throws -> AWSCredentials = { try await provider.credentials() }
         let healthImaging = try HealthImagingClient.make(region: region, endpointURL: o.endpointURL, fips: o.fips, dualStack: o.dualStack,
                                                          connections: o.connections, environment: environment, credentials: get, debug: debug)

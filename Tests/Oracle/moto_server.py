@@ -9,7 +9,12 @@ policy (moto checks the role's policies for assumed-role keys). Then turns
 checking on (INITIAL_NO_AUTH_ACTION_COUNT = 0): every request must be signed
 with a known key, and assumed-role keys need their matching X-Amz-Security-Token.
 AssumeRoleWithWebIdentity stays unsigned, as it is on AWS, and signatures are
-checked over the raw request-target (see setup_class below).
+checked over the raw request-target (see setup_class below). Assumed-role keys
+past their Expiration are refused with ExpiredToken, as S3 and STS refuse them
+(moto itself never expires them).
+
+With --put-delay S, every object PUT waits S seconds first (a slow link, so an
+upload outlives short-lived credentials).
 
 Prints `user AKID SECRET`, `role ARN`, then `listening on PORT`.
 """
@@ -18,17 +23,23 @@ import json
 import sys
 import logging
 import threading
+import time
 from urllib.parse import urlparse
 
 import boto3
 from moto import settings
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.responses import BaseResponse
+from moto.core.utils import utcnow
+from moto.iam import access_control
+from moto.s3.exceptions import S3ClientError
+from moto.sts.models import sts_backends
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--port", type=int, default=0)
+parser.add_argument("--put-delay", type=float, default=0, help="seconds each object PUT waits")
 args = parser.parse_args()
 
 settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
@@ -62,7 +73,61 @@ def setup_class(self, request, full_url, headers, *a, **kw):
 
 BaseResponse.setup_class = setup_class
 
-app = DomainDispatcherApplication(create_backend_app)
+
+# Expired session credentials are refused, as AWS refuses them.
+class S3ExpiredToken(S3ClientError):
+    code = "ExpiredToken"
+
+    def __init__(self):
+        super().__init__("ExpiredToken", "The provided token has expired.")
+
+
+class STSExpiredToken(S3ClientError):
+    code = "ExpiredTokenException"
+
+    def __init__(self):
+        super().__init__("ExpiredTokenException", "The security token included in the request is expired")
+
+
+original_assumed_init = access_control.AssumedRoleAccessKey.__init__
+
+
+def assumed_init(self, account_id, partition, access_key_id, headers):
+    for role in sts_backends[account_id][partition].assumed_roles:
+        if role.access_key_id == access_key_id and role.expiration < utcnow():
+            raise access_control.CreateAccessKeyFailure(reason="ExpiredToken")
+    original_assumed_init(self, account_id, partition, access_key_id, headers)
+
+
+access_control.AssumedRoleAccessKey.__init__ = assumed_init
+original_s3_invalid = access_control.S3IAMRequest._raise_invalid_access_key
+original_iam_invalid = access_control.IAMRequest._raise_invalid_access_key
+
+
+def s3_invalid(self, reason):
+    if reason == "ExpiredToken":
+        raise S3ExpiredToken()
+    original_s3_invalid(self, reason)
+
+
+def iam_invalid(self, reason):
+    if reason == "ExpiredToken":
+        raise STSExpiredToken()
+    original_iam_invalid(self, reason)
+
+
+access_control.S3IAMRequest._raise_invalid_access_key = s3_invalid
+access_control.IAMRequest._raise_invalid_access_key = iam_invalid
+
+backend_app = DomainDispatcherApplication(create_backend_app)
+
+
+def app(environ, start_response):
+    if args.put_delay and environ.get("REQUEST_METHOD") == "PUT" and environ.get("PATH_INFO", "").strip("/").count("/") >= 1:
+        time.sleep(args.put_delay)
+    return backend_app(environ, start_response)
+
+
 server = make_server("127.0.0.1", args.port, app, threaded=True)
 port = server.server_port
 threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -18,16 +18,16 @@ private func startMetadataServer() async throws -> (BackgroundProcess, Int) {
     let (server, port) = try await startMetadataServer()
     defer { server.stop() }
     let env = ["HOME": "/nonexistent", "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:\(port)"]
-    let provider = CredentialProvider(chain: CredentialChain(environment: env))
+    // Refreshed ahead by their whole lifetime: every call fetches new ones.
+    let provider = CredentialProvider(chain: CredentialChain(environment: env), lifetimeFraction: 1)
     let first = try await provider.credentials()
     #expect(first.accessKeyId == "ASIAIMDS1" && first.sessionToken == "token-imds-1")
     #expect(first.source.contains("instance metadata"))
-    // They expire in 60 s, inside the 5-minute refresh window: the next call fetches new ones.
     let second = try await provider.credentials()
     #expect(second.accessKeyId == "ASIAIMDS2")
     #expect(await provider.resolutions == 2)
-    // With a short window they are reused.
-    let lasting = CredentialProvider(chain: CredentialChain(environment: env), refreshAhead: 1)
+    // By default they expire in 60 s and are refreshed 15 s ahead (a quarter of that): reused now.
+    let lasting = CredentialProvider(chain: CredentialChain(environment: env))
     let a = try await lasting.credentials(), b = try await lasting.credentials()
     #expect(a == b)
 }
@@ -70,9 +70,9 @@ private func startMetadataServer() async throws -> (BackgroundProcess, Int) {
     let (server, port) = try await startMetadataServer()
     defer { server.stop() }
     let env = ["HOME": "/nonexistent", "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:\(port)"]
-    #expect(await resolveRegionIncludingInstanceMetadata(explicit: nil, environment: env, profile: "default") == "eu-central-1")
-    #expect(await resolveRegionIncludingInstanceMetadata(explicit: nil, environment: env.merging(["AWS_REGION": "us-west-1"]) { $1 },
+    #expect(try await resolveRegionIncludingInstanceMetadata(explicit: nil, environment: env, profile: "default") == "eu-central-1")
+    #expect(try await resolveRegionIncludingInstanceMetadata(explicit: nil, environment: env.merging(["AWS_REGION": "us-west-1"]) { $1 },
                                                          profile: "default") == "us-west-1")
-    #expect(await resolveRegionIncludingInstanceMetadata(explicit: nil, environment: env.merging(["AWS_EC2_METADATA_DISABLED": "true"]) { $1 },
+    #expect(try await resolveRegionIncludingInstanceMetadata(explicit: nil, environment: env.merging(["AWS_EC2_METADATA_DISABLED": "true"]) { $1 },
                                                          profile: "default") == nil)
 }

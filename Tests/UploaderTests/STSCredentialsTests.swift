@@ -9,8 +9,9 @@ final class MotoServer: @unchecked Sendable {
     let process: BackgroundProcess
     let accessKey: String, secretKey: String, roleArn: String, port: Int
 
-    init() async throws {
-        process = try BackgroundProcess("python3", [packageRoot.appendingPathComponent("Tests/Oracle/moto_server.py").path])
+    /// Starts moto; `arguments` go to moto_server.py (`--put-delay 0.4`: a slow link).
+    init(arguments: [String] = []) async throws {
+        process = try BackgroundProcess("python3", [packageRoot.appendingPathComponent("Tests/Oracle/moto_server.py").path] + arguments)
         guard let port = try await process.listeningPort(seconds: 60),
               let user = try await process.waitForLine(startingWith: "user ")?.split(separator: " "), user.count == 3,
               let role = try await process.waitForLine(startingWith: "role ")?.split(separator: " ").last else {
@@ -162,7 +163,7 @@ private func roundTrip(_ client: S3Client, bucket: String) async throws {
         await client.shutdown()
 
         // Credentials that expire within the refresh window are fetched again, with the token re-read.
-        let provider = CredentialProvider(chain: chain, refreshAhead: 4 * 3600)
+        let provider = CredentialProvider(chain: chain, refreshAhead: 4 * 3600, lifetimeFraction: 1)
         let a = try await provider.credentials()
         try "eyJhbGciOiJSUzI1NiJ9.second.signature".write(to: tokenFile, atomically: true, encoding: .utf8)
         let b = try await provider.credentials()

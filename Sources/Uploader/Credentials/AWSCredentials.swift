@@ -34,3 +34,43 @@ public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible, Cust
     /// Same as `description`.
     public var debugDescription: String { description }
 }
+
+extension AWSCredentials {
+    /// What is wrong with a key, secret or token as it is loaded, or nil: AWS never
+    /// issues one with whitespace or control characters, and one that has them (a
+    /// carriage return from a Windows editor, a value continued on an indented line)
+    /// would only fail later as a bad signature or an HTTP header the client refuses,
+    /// after pointless retries. Names `name` (a variable or setting) and the character,
+    /// never the value.
+    static func keyProblem(_ value: String, name: String) -> String? {
+        let scalars = value.unicodeScalars
+        guard let index = scalars.firstIndex(where: { $0.properties.isWhitespace || $0.properties.generalCategory == .control })
+        else { return nil }
+        let scalar = scalars[index]
+        let position = scalars.distance(from: scalars.startIndex, to: index)
+        let place = position == scalars.count - 1 ? "ends with" : position == 0 ? "starts with" : "has, at character \(position + 1) of \(scalars.count),"
+        var reason = "\(name) \(place) \(characterName(scalar)); AWS keys never contain whitespace or control characters"
+        if scalar == "\n" {
+            reason += " (in a shared file: an indented line below it continues its value; remove that line's indentation)"
+        } else if scalar == "\r" {
+            reason += " (Windows line endings? save it with plain \\n)"
+        }
+        return reason
+    }
+
+    /// `a carriage return (U+000D)`, for messages that must not show the value around it.
+    static func characterName(_ s: Unicode.Scalar) -> String {
+        let code = "U+" + String(s.value, radix: 16, uppercase: true).leftPadded(to: 4)
+        switch s {
+        case "\r": return "a carriage return (\(code))"
+        case "\n": return "a line feed (\(code))"
+        case "\t": return "a tab (\(code))"
+        case " ": return "a space (\(code))"
+        default: return "the character \(code)"
+        }
+    }
+}
+
+private extension String {
+    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+}

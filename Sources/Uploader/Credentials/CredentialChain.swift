@@ -58,12 +58,12 @@ public struct CredentialChain: Sendable {
             if let c = try fromEnvironment() { return c }
             tried.append(Self.environmentNotSet)
         }
-        let files = ProfileFiles.load(environment: environment)
+        let files = try ProfileFiles.load(environment: environment)
         guard let settings = files.settings(of: profileName) else {
             if explicitProfile != nil || environment["AWS_PROFILE"] != nil { throw .profileNotFound(profileName, searched: files.searched) }
             throw .notFound(tried: tried + ["profile \(profileName): \(files.searched)"])
         }
-        return try fromProfile(settings, name: profileName)
+        return try fromProfile(settings, name: profileName, files: files)
     }
 
     static let environmentNotSet = "environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set"
@@ -82,14 +82,14 @@ public struct CredentialChain: Sendable {
             if let c = try fromEnvironment() { return c }
             tried.append(Self.environmentNotSet)
         }
-        let files = ProfileFiles.load(environment: environment)
+        let files = try ProfileFiles.load(environment: environment)
         let settings = files.settings(of: profileName)
         if let s = settings, s["role_arn"] != nil, s["web_identity_token_file"] == nil {
             return try await assumeRole(profile: profileName, files: files, visited: [])
         }
         if let c = try await webIdentity(settings ?? [:]) { return c }
         tried.append("web identity: AWS_WEB_IDENTITY_TOKEN_FILE is not set")
-        if let s = settings { return try fromProfile(s, name: profileName) }
+        if let s = settings { return try fromProfile(s, name: profileName, files: files) }
         if explicitProfile != nil || environment["AWS_PROFILE"] != nil { throw .profileNotFound(profileName, searched: files.searched) }
         tried.append("profile \(profileName): \(files.searched)")
         do {
@@ -122,7 +122,7 @@ public struct CredentialChain: Sendable {
     func assumeRole(profile name: String, files: ProfileFiles, visited: Set<String>) async throws(CredentialError) -> AWSCredentials {
         let source = "profile \(name) (assume role)"
         guard let s = files.settings(of: name) else { throw .profileNotFound(name, searched: files.searched) }
-        guard let roleArn = s["role_arn"] else { return try fromProfile(s, name: name) }
+        guard let roleArn = s["role_arn"] else { return try fromProfile(s, name: name, files: files) }
         if s["mfa_serial"] != nil {
             throw .unsupported(source: source, what: "mfa_serial (an interactive MFA code; use credential_process)")
         }
@@ -138,7 +138,7 @@ public struct CredentialChain: Sendable {
             if sourceProfile != name, sourceSettings["role_arn"] != nil {
                 sourceCredentials = try await assumeRole(profile: sourceProfile, files: files, visited: visited.union([name]))
             } else {
-                sourceCredentials = try fromProfile(sourceSettings, name: sourceProfile, allowRole: true)
+                sourceCredentials = try fromProfile(sourceSettings, name: sourceProfile, files: files, allowRole: true)
             }
         case (nil, "Environment"?):
             guard let c = try fromEnvironment() else {
@@ -162,7 +162,7 @@ public struct CredentialChain: Sendable {
         case (_?, _?):
             throw .invalid(source: source, reason: "source_profile and credential_source are mutually exclusive")
         }
-        let region = resolveRegion(explicit: nil, environment: environment, profile: name)
+        let region = try configuredRegion(explicit: nil, environment: environment, profile: name, files: files)
         guard let endpoint = STSCredentials.endpoint(environment: environment, profile: s, region: region) else {
             throw .invalid(source: source, reason: "the STS endpoint URL is not an http(s) URL")
         }
@@ -186,7 +186,7 @@ public struct CredentialChain: Sendable {
         } else {
             return nil
         }
-        let region = resolveRegion(explicit: nil, environment: environment, profile: profileName)
+        let region = try resolveRegion(explicit: nil, environment: environment, profile: profileName)
         guard let endpoint = STSCredentials.endpoint(environment: environment, profile: s, region: region) else {
             throw .invalid(source: "web identity", reason: "the STS endpoint URL is not an http(s) URL")
         }
@@ -202,9 +202,13 @@ public struct CredentialChain: Sendable {
         switch (id, secret) {
         case (nil, nil): return nil
         case (let id?, let secret?):
-            let token = environment["AWS_SESSION_TOKEN"] ?? environment["AWS_SECURITY_TOKEN"]
+            let tokenVariable = environment["AWS_SESSION_TOKEN"].map { _ in "AWS_SESSION_TOKEN" } ?? "AWS_SECURITY_TOKEN"
+            let token = environment[tokenVariable].flatMap { $0.isEmpty ? nil : $0 }
+            for (name, value) in [("AWS_ACCESS_KEY_ID", id), ("AWS_SECRET_ACCESS_KEY", secret), (tokenVariable, token ?? "")] {
+                if let problem = AWSCredentials.keyProblem(value, name: name) { throw .invalid(source: "environment", reason: problem) }
+            }
             let expiration = environment["AWS_CREDENTIAL_EXPIRATION"].flatMap(parseISO8601)
-            return AWSCredentials(accessKeyId: id, secretAccessKey: secret, sessionToken: token?.isEmpty == true ? nil : token,
+            return AWSCredentials(accessKeyId: id, secretAccessKey: secret, sessionToken: token,
                                   expiration: expiration, source: "environment")
         default:
             throw .invalid(source: "environment", reason: "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must both be set")
@@ -213,53 +217,29 @@ public struct CredentialChain: Sendable {
 
     /// Static keys or `credential_process` of a profile. Role profiles need `resolveAll()`
     /// (STS), except as their own `source_profile` (`allowRole`).
-    func fromProfile(_ s: [String: String], name: String, allowRole: Bool = false) throws(CredentialError) -> AWSCredentials {
+    func fromProfile(_ s: [String: String], name: String, files: ProfileFiles,
+                     allowRole: Bool = false) throws(CredentialError) -> AWSCredentials {
         let source = "profile \(name)"
         if !allowRole, s["role_arn"] != nil || s["web_identity_token_file"] != nil {
             throw .invalid(source: source, reason: "role_arn needs STS: resolve the whole chain (resolveAll)")
         }
         if let id = s["aws_access_key_id"], let secret = s["aws_secret_access_key"] {
+            for key in ["aws_access_key_id", "aws_secret_access_key", "aws_session_token"] {
+                if let value = s[key], let problem = AWSCredentials.keyProblem(value, name: key) {
+                    throw .invalid(source: files.origin(of: key, in: name), reason: problem)
+                }
+            }
             return AWSCredentials(accessKeyId: id, secretAccessKey: secret, sessionToken: s["aws_session_token"],
                                   source: source)
         }
         if let command = s["credential_process"] {
-            return try Self.runCredentialProcess(command, source: source)
+            return try ProcessCredentials.run(command, source: source)
         }
         if s["sso_session"] != nil || s["sso_start_url"] != nil {
             throw .unsupported(source: source,
                                what: "SSO (use credential_process = aws configure export-credentials --profile \(name) --format process)")
         }
         throw .invalid(source: source, reason: "no aws_access_key_id/aws_secret_access_key or credential_process")
-    }
-
-    /// Runs `credential_process` through `/bin/sh -c` and reads its JSON
-    /// (`Version` 1, `AccessKeyId`, `SecretAccessKey`, optional `SessionToken`, `Expiration`).
-    static func runCredentialProcess(_ command: String, source: String) throws(CredentialError) -> AWSCredentials {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", command]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        do { try p.run() } catch { throw .process(command: command, reason: "cannot start: \(error)") }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        _ = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw .process(command: command, reason: "exited with status \(p.terminationStatus)")
-        }
-        guard let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw .process(command: command, reason: "output is not a JSON object")
-        }
-        guard (obj["Version"] as? Int) == 1 else {
-            throw .process(command: command, reason: "unsupported Version (expected 1)")
-        }
-        guard let id = obj["AccessKeyId"] as? String, let secret = obj["SecretAccessKey"] as? String else {
-            throw .process(command: command, reason: "AccessKeyId or SecretAccessKey missing")
-        }
-        let expiration = (obj["Expiration"] as? String).flatMap(parseISO8601)
-        return AWSCredentials(accessKeyId: id, secretAccessKey: secret, sessionToken: obj["SessionToken"] as? String,
-                              expiration: expiration, source: "\(source) credential_process")
     }
 }
 
@@ -269,19 +249,4 @@ func parseISO8601(_ s: String) -> Date? {
     if let d = f.date(from: s) { return d }
     f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
     return f.date(from: s)
-}
-
-/// The region in the SDKs' whole order: `resolveRegion`, then EC2 instance metadata
-/// (`placement/region`, IMDSv2, 1 s timeout; skipped with `AWS_EC2_METADATA_DISABLED=true`).
-public func resolveRegionIncludingInstanceMetadata(explicit: String?, environment: [String: String], profile: String) async -> String? {
-    if let r = resolveRegion(explicit: explicit, environment: environment, profile: profile) { return r }
-    return await MetadataCredentials.instanceRegion(environment)
-}
-
-/// The region, in the SDKs' order: `--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's `region`.
-public func resolveRegion(explicit: String?, environment: [String: String], profile: String) -> String? {
-    if let r = explicit, !r.isEmpty { return r }
-    if let r = environment["AWS_REGION"], !r.isEmpty { return r }
-    if let r = environment["AWS_DEFAULT_REGION"], !r.isEmpty { return r }
-    return ProfileFiles.load(environment: environment).settings(of: profile)?["region"]
 }

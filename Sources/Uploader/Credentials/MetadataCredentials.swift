@@ -122,29 +122,3 @@ enum MetadataCredentials {
         return try parse(body, source: "instance metadata (\(role))")
     }
 }
-
-/// Credentials for long runs: resolved through the chain once, kept, and
-/// resolved again before temporary ones expire (5 minutes ahead), so an upload
-/// that lasts hours keeps signing with valid keys.
-public actor CredentialProvider {
-    private let chain: CredentialChain
-    private let refreshAhead: TimeInterval
-    private var cached: AWSCredentials?
-    /// How many times the chain was resolved (for tests and `--debug`).
-    public private(set) var resolutions = 0
-
-    /// A provider over `chain`.
-    public init(chain: CredentialChain, refreshAhead: TimeInterval = 300) {
-        self.chain = chain
-        self.refreshAhead = refreshAhead
-    }
-
-    /// Valid credentials, refreshed when the cached ones are about to expire.
-    public func credentials() async throws -> AWSCredentials {
-        if let c = cached, c.expiration.map({ $0.timeIntervalSinceNow > refreshAhead }) ?? true { return c }
-        let fresh = try await chain.resolveAll()
-        resolutions += 1
-        cached = fresh
-        return fresh
-    }
-}

@@ -20,14 +20,8 @@ public enum S3Setup {
         let provider = CredentialProvider(chain: chain)
         let credentials = try await provider.credentials()  // fail now, with the chain's message, not mid-upload
         debug?("credentials: \(credentials)")
-        var region = resolveRegion(explicit: explicitRegion, environment: environment, profile: chain.profileName)
-        if region == nil, endpointURL == nil {
-            region = await MetadataCredentials.instanceRegion(environment)
-        }
-        if region == nil, endpointURL != nil { region = "us-east-1" }  // local servers don't check the region
-        guard let region else {
-            throw SetupError(description: "no region: pass --region, set AWS_REGION, or add region to the profile (instance metadata had none)")
-        }
+        let region = try await signingRegion(explicit: explicitRegion, environment: environment, profile: chain.profileName,
+                                             customEndpoint: endpointURL != nil)
         return try makeClient(endpointURL: endpointURL, region: region, connections: connections, checksumAlgorithm: checksumAlgorithm,
                               credentials: { try await provider.credentials() }, debug: debug)
     }
