@@ -45,7 +45,8 @@ public final class RetryPolicy: @unchecked Sendable {
     /// Unknown or out-of-range values fall back to the defaults.
     public static func configured(environment: [String: String] = ProcessInfo.processInfo.environment,
                                   profile: String? = nil) -> RetryPolicy {
-        let settings = ProfileFiles.load(environment: environment)
+        // A file that cannot be parsed is reported by the credential chain, with its line; here it only means defaults.
+        let settings = (try? ProfileFiles.load(environment: environment))?
             .settings(of: profile ?? environment["AWS_PROFILE"] ?? environment["AWS_DEFAULT_PROFILE"] ?? "default") ?? [:]
         func value(_ variable: String, _ key: String) -> String? {
             if let v = environment[variable], !v.isEmpty { return v }
