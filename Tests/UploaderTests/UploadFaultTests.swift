@@ -106,16 +106,20 @@ extension SeaweedFSTests {
             let path = folder.appendingPathComponent(name)
             let original = testBytes(12 << 20, seed: 11)
             try Data(original).write(to: path)
-            // Changed 2 s in: every request is delayed 1.5 s, so the upload is under way and not done.
-            let writer = Task.detached {
-                try await Task.sleep(nanoseconds: 2_000_000_000)
-                let h = try FileHandle(forWritingTo: path)
-                if change == "append" { try h.seekToEnd() } else { try h.seek(toOffset: 6 << 20) }
-                try h.write(contentsOf: Data(repeating: 0xAB, count: 1 << 20))
-                try h.close()
-            }
+            // Changed 2 s in (every request is delayed 1.5 s, so the upload is under way and not done),
+            // by another process: the test's own threads may all be busy waiting for the upload.
+            let offset = change == "append" ? "f.seek(0, 2)" : "f.seek(6 << 20)"
+            let writer = try BackgroundProcess("python3", ["-c", """
+                import time, sys
+                time.sleep(2)
+                with open(sys.argv[1], "r+b") as f:
+                    \(offset)
+                    f.write(b"\\xab" * (1 << 20))
+                print("changed", flush=True)
+                """, path.path])
             let r = try s.upload(folder, bucket: "ahi-change", extra: ["--concurrency", "1", "--multipart-threshold-mib", "5", "--part-size-mib", "5"])
-            try await writer.value
+            _ = await writer.wait(seconds: 30)
+            #expect(writer.output.contains("changed"), "the writer did not run: \(writer.output)")
             #expect(r.status == 1, "\(change): \(r.out)\n\(r.err.suffix(1500))")
             #expect(r.err.contains("changed while it was being uploaded"), "\(change): \(r.err.suffix(1500))")
             let client = try await s.server.client()

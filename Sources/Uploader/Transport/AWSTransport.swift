@@ -108,7 +108,7 @@ public final class AWSTransport: @unchecked Sendable {
 
     /// Creates a transport with `connections` pooled connections per host.
     public init(endpoint: Endpoint, region: String, service: String, connections: Int = 16,
-                connectTimeout: Int64 = 10, readTimeout: Int64 = 120, retry: RetryPolicy = .processDefault,
+                connectTimeout: Int64 = 10, readTimeout: Int64 = 120, retry: RetryPolicy = .processDefault(),
                 credentials: @escaping @Sendable () async throws -> AWSCredentials,
                 debug: (@Sendable (String) -> Void)? = nil) {
         self.endpoint = endpoint
@@ -131,20 +131,23 @@ public final class AWSTransport: @unchecked Sendable {
     public func send(_ request: AWSRequest, allowedStatuses: Set<Int> = [],
                      returnIf: ((AWSResponse) -> Bool)? = nil) async throws -> AWSResponse {
         var attempt = 1, skewCorrected = false
+        // S3's SlowDown storms are waited out together (fewer requests in flight); HealthImaging's
+        // throttling is per operation and handled by the callers (the job starter, the poller).
+        let gate: ThrottleGate? = service == "s3" ? retry.gate : nil
         while true {
-            let generation = await retry.gate.enter()
+            let generation = await gate?.enter() ?? 0
             var throttled = false
             do {
                 let response: AWSResponse
                 do {
                     response = try await sendOnce(request, attempt: attempt)
                 } catch {
-                    await retry.gate.leave(generation: generation, throttled: false)
+                    await gate?.leave(generation: generation, throttled: false)
                     throw error
                 }
                 if ((200..<300).contains(response.status) && !Self.isErrorIn200(response, operation: request.operation))
                     || allowedStatuses.contains(response.status) || returnIf?(response) == true {
-                    await retry.gate.leave(generation: generation, throttled: false)
+                    await gate?.leave(generation: generation, throttled: false)
                     retry.recordSuccess()
                     return response
                 }
@@ -152,14 +155,16 @@ public final class AWSTransport: @unchecked Sendable {
                 // A clock off by more than the server allows: take the offset from its Date, re-sign, once.
                 if !skewCorrected, correctSkew(response, error) {
                     skewCorrected = true
-                    await retry.gate.leave(generation: generation, throttled: false)
+                    await gate?.leave(generation: generation, throttled: false)
                     debug?("clock skew corrected by \(Int(currentSkew)) s from the server's Date (\(error.code ?? "")); signing again")
                     continue
                 }
                 throttled = RetryPolicy.isThrottling(error)
-                await retry.gate.leave(generation: generation, throttled: throttled)
-                if throttled, await retry.gate.allowed != Int.max {
-                    debug?("throttled (\(error.code ?? "")): \(await retry.gate.allowed) request(s) in flight at most for now")
+                if let gate {
+                    await gate.leave(generation: generation, throttled: throttled)
+                    if throttled, await gate.allowed != Int.max {
+                        debug?("throttled (\(error.code ?? "")): \(await gate.allowed) request(s) in flight at most for now")
+                    }
                 }
                 throw error
             } catch let error as AWSError {

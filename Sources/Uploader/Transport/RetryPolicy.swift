@@ -57,8 +57,14 @@ public final class RetryPolicy: @unchecked Sendable {
         return RetryPolicy(maxAttempts: attempts ?? (mode == .legacy ? 5 : 3), mode: mode)
     }
 
-    /// The policy of transports made without one: `configured()` once per process.
-    public static let processDefault = RetryPolicy.configured()
+    /// The settings `configured()` finds in this process's environment, read once.
+    private static let processSettings = RetryPolicy.configured()
+
+    /// A new policy (its own retry budget and throttle gate, as each SDK client has) with
+    /// the settings of this process's environment.
+    public static func processDefault() -> RetryPolicy {
+        RetryPolicy(maxAttempts: processSettings.maxAttempts, mode: processSettings.mode)
+    }
 
     /// True for "slow down" answers: HTTP 429, 503 SlowDown and the throttling codes.
     public static func isThrottling(_ error: AWSError) -> Bool {
