@@ -98,12 +98,7 @@ public struct ImportCandidate: Sendable {
                                    sopInstanceUID: sop, diagnostics: [], summary: nil, verdict: .otherShard)
         }
         let diagnostics = Validator.validate(file, options: ValidationOptions(showPHI: options.showPHI))
-        var checksum: String?
-        if options.checksum {
-            var crc = CRC32C()
-            crc.update(UnsafeRawBufferPointer(start: storage.base, count: storage.count))
-            checksum = crc.base64
-        }
+        let checksum = options.checksum ? Self.checksum(storage) : nil
         let verdict: Verdict
         if let error = diagnostics.first(where: { $0.severity == .error }), !options.force {
             verdict = .rejected("\(error.code): \(error.message)")
@@ -115,6 +110,18 @@ public struct ImportCandidate: Sendable {
         return ImportCandidate(path: path, size: storage.count, checksum: checksum, studyInstanceUID: study, seriesInstanceUID: series,
                                sopInstanceUID: sop, diagnostics: diagnostics, summary: InstanceSummary(path: path, file: file),
                                verdict: verdict)
+    }
+
+    /// CRC-32C of a whole mapping, base64 (as `x-amz-checksum-crc32c`).
+    static func checksum(_ storage: ByteStorage) -> String {
+        var crc = CRC32C()
+        crc.update(UnsafeRawBufferPointer(start: storage.base, count: storage.count))
+        return crc.base64
+    }
+
+    /// CRC-32C of the file at `path` (base64), nothing else read; nil when it cannot be mapped.
+    public static func checksum(path: String) -> String? {
+        (try? ByteStorage(mappingFileAt: path)).map(checksum)
     }
 
     /// Reads files with at most `width` in flight (default: one per core); results keep the input order.

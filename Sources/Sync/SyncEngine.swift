@@ -114,7 +114,7 @@ public struct SyncEngine: Sendable {
                 // Its job may be reading the old bytes: look again once the job has ended.
                 if row.state == .importing { continue }
                 if row.state == .imported, row.size == size, let old = row.checksum,
-                   ImportCandidate.read(path: path, options: .init(force: true)).checksum == old {
+                   ImportCandidate.checksum(path: path) == old {
                     row.mtimeNs = mtime  // touched, not changed
                     try t.save(row)
                     continue

@@ -56,6 +56,19 @@ def main():
         def log_message(self, *a):
             pass
 
+        def reply(self, status, doc, headers=()):
+            """An answer of our own: `headers` first (a Date given here is the only one)."""
+            if any(k == "Date" for k, _ in headers):
+                self.send_response_only(status)  # send_response would add the real Date first
+            else:
+                self.send_response(status)
+            for k, v in headers:
+                self.send_header(k, v)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(doc)))
+            self.end_headers()
+            self.wfile.write(doc)
+
         def handle_any(self):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
@@ -69,12 +82,7 @@ def main():
                            (f"<?xml version=\"1.0\"?><Error><Code>AuthorizationHeaderMalformed</Code><Message>the region "
                             f"'{scope[2]}' is wrong; expecting '{args.bucket_region}'</Message><Region>{args.bucket_region}"
                             f"</Region><RequestId>proxy-region</RequestId></Error>").encode())
-                    self.send_response(301 if self.command == "HEAD" else 400)
-                    self.send_header("x-amz-bucket-region", args.bucket_region)
-                    self.send_header("Content-Type", "application/xml")
-                    self.send_header("Content-Length", str(len(doc)))
-                    self.end_headers()
-                    self.wfile.write(doc)
+                    self.reply(301 if self.command == "HEAD" else 400, doc, [("x-amz-bucket-region", args.bucket_region)])
                     return
             if args.skew:
                 server_now = time.time() + args.skew
@@ -89,12 +97,7 @@ def main():
                     doc = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>RequestTimeTooSkewed</Code>"
                            b"<Message>The difference between the request time and the current time is too large.</Message>"
                            b"<RequestId>proxy-skew</RequestId></Error>")
-                    self.send_response_only(403)  # not send_response: that adds the real Date first
-                    self.send_header("Date", email.utils.formatdate(server_now, usegmt=True))
-                    self.send_header("Content-Type", "application/xml")
-                    self.send_header("Content-Length", str(len(doc)))
-                    self.end_headers()
-                    self.wfile.write(doc)
+                    self.reply(403, doc, [("Date", email.utils.formatdate(server_now, usegmt=True))])
                     return
             with lock:
                 state["count"] += 1
@@ -123,11 +126,7 @@ def main():
             if complete_error:
                 doc = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code>"
                        b"<Message>We encountered an internal error. Please try again.</Message><RequestId>proxy-200</RequestId></Error>")
-                self.send_response(200)
-                self.send_header("Content-Type", "application/xml")
-                self.send_header("Content-Length", str(len(doc)))
-                self.end_headers()
-                self.wfile.write(doc)
+                self.reply(200, doc)
                 return
             if corrupt:
                 body = bytes([body[0] ^ 0xFF]) + body[1:]
@@ -139,11 +138,7 @@ def main():
                 code, status = ("SlowDown", 503) if fault == "slowdown" else ("InternalError", 500)
                 doc = (f"<?xml version=\"1.0\"?><Error><Code>{code}</Code><Message>injected</Message>"
                        f"<RequestId>proxy-{n}</RequestId></Error>").encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/xml")
-                self.send_header("Content-Length", str(len(doc)))
-                self.end_headers()
-                self.wfile.write(doc)
+                self.reply(status, doc)
                 return
             if fault == "delay":
                 time.sleep(1.5)
