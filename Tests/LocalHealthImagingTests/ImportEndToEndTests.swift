@@ -113,11 +113,13 @@ func createDatastoreAndBucket(_ server: AHILocalProcess) async throws -> String 
     }
 
     /// Throttling on start and poll, a job that ends FAILED, manifests that arrive late:
-    /// the run completes and the report says which files failed and why.
+    /// the run completes and the report says which files failed and why. (The manifests lag
+    /// 8 s: more than a throttled poll can take with the SDKs' 1 s throttling backoff, so
+    /// the late-manifest wait is always exercised.)
     @Test(.timeLimit(.minutes(5))) func throttlingFailedJobAndLateManifests() async throws {
         let folder = try ImportFolder()
         defer { folder.remove() }
-        let server = try await AHILocalProcess(arguments: ["--fault", "throttle=2", "--fault", "fail-job=2", "--fault", "manifest-delay=2"])
+        let server = try await AHILocalProcess(arguments: ["--fault", "throttle=2", "--fault", "fail-job=2", "--fault", "manifest-delay=8"])
         defer { server.stop() }
         let datastore = try await createDatastoreAndBucket(server)
         let reportURL = folder.report

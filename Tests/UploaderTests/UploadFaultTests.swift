@@ -106,12 +106,12 @@ extension SeaweedFSTests {
             let path = folder.appendingPathComponent(name)
             let original = testBytes(12 << 20, seed: 11)
             try Data(original).write(to: path)
-            // Changed 2 s in (every request is delayed 1.5 s, so the upload is under way and not done),
+            // Changed 3 s in (every request is delayed 1.5 s, so the upload is under way and not done),
             // by another process: the test's own threads may all be busy waiting for the upload.
             let offset = change == "append" ? "f.seek(0, 2)" : "f.seek(6 << 20)"
             let writer = try BackgroundProcess("python3", ["-c", """
                 import time, sys
-                time.sleep(2)
+                time.sleep(3)
                 with open(sys.argv[1], "r+b") as f:
                     \(offset)
                     f.write(b"\\xab" * (1 << 20))
