@@ -127,21 +127,7 @@ public struct ImportCandidate: Sendable {
     /// Reads files with at most `width` in flight (default: one per core); results keep the input order.
     public static func readAll(_ paths: [String], options: Options = Options(),
                                width: Int = ProcessInfo.processInfo.activeProcessorCount) async -> [ImportCandidate] {
-        await withTaskGroup(of: (Int, ImportCandidate).self) { group in
-            var results = [ImportCandidate?](repeating: nil, count: paths.count)
-            var next = 0
-            func add(_ group: inout TaskGroup<(Int, ImportCandidate)>) {
-                let i = next, path = paths[i]
-                next += 1
-                group.addTask { (i, read(path: path, options: options)) }
-            }
-            while next < min(max(1, width), paths.count) { add(&group) }
-            while let (i, r) = await group.next() {
-                results[i] = r
-                if next < paths.count { add(&group) }
-            }
-            return results.compactMap { $0 }
-        }
+        await boundedMap(paths, width: width) { read(path: $0, options: options) }
     }
 
     /// The cross-file checks (duplicate SOP Instance UIDs with different bytes, patient
@@ -174,4 +160,25 @@ public struct CrossFileWarning: Codable, Sendable, Equatable {
 
     /// `LAST-PATH: code: message`.
     public var line: String { "\(paths.last ?? ""): \(severity) \(code): \(message)" }
+}
+
+/// `transform` applied to every element with at most `width` running at once (a finished
+/// one is taken before the next begins, so memory stays bounded); results in input order.
+public func boundedMap<T: Sendable, R: Sendable>(_ items: [T], width: Int,
+                                                 _ transform: @escaping @Sendable (T) async -> R) async -> [R] {
+    await withTaskGroup(of: (Int, R).self) { group in
+        var results = [R?](repeating: nil, count: items.count)
+        var next = 0
+        func add(_ group: inout TaskGroup<(Int, R)>) {
+            let i = next, item = items[i]
+            next += 1
+            group.addTask { (i, await transform(item)) }
+        }
+        while next < min(max(1, width), items.count) { add(&group) }
+        while let (i, r) = await group.next() {
+            results[i] = r
+            if next < items.count { add(&group) }
+        }
+        return results.compactMap { $0 }
+    }
 }

@@ -73,20 +73,7 @@ struct Verify: AsyncParsableCommand {
                     do { work += try verifier.items(path: path, sop: sop, stored: stored) } catch { problems.append("\(path): \(error)") }
                 }
                 // Frames are checked concurrently (GetImageFrame allows 1,000 requests/s; this stays far below).
-                let results = await withTaskGroup(of: (Int, [String]).self) { group in
-                    var next = 0, out = [[String]](repeating: [], count: work.count)
-                    func add(_ group: inout TaskGroup<(Int, [String])>) {
-                        let i = next, item = work[i]
-                        next += 1
-                        group.addTask { (i, await verifier.check(item, download: download)) }
-                    }
-                    while next < min(max(1, concurrency), work.count) { add(&group) }
-                    while let (i, r) = await group.next() {
-                        out[i] = r
-                        if next < work.count { add(&group) }
-                    }
-                    return out
-                }
+                let results = await boundedMap(work, width: concurrency) { await verifier.check($0, download: download) }
                 problems += results.flatMap { $0 }
                 checked += work.count
             } else {
