@@ -173,8 +173,10 @@ extension SeaweedFSTests {
         for i in 0..<12 {
             try Data(testBytes(i == 0 ? 11 << 20 : 40_000 + i, seed: UInt64(100 + i))).write(to: dir.appendingPathComponent("file\(i).bin"))
         }
+        // A fault on every third request: with 3 attempts a request can meet three in a row once
+        // SlowDown has cut the requests in flight to one; with 5 (as a user sets them) that is all but impossible.
         let env = ["AWS_ACCESS_KEY_ID": SeaweedServer.accessKey, "AWS_SECRET_ACCESS_KEY": SeaweedServer.secretKey,
-                   "HOME": "/nonexistent"]
+                   "HOME": "/nonexistent", "AWS_MAX_ATTEMPTS": "5"]
         let r = try run(toolPath(), ["upload", dir.path, "s3://ahi-faults/run", "--s3-endpoint-url", "http://127.0.0.1:\(port)",
                                      "--debug", "--concurrency", "4", "--multipart-threshold-mib", "8", "--part-size-mib", "5"],
                         environment: env)
