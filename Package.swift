@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "DICOMCore", targets: ["DICOMCore"]),
         .library(name: "HTJ2K", targets: ["HTJ2K"]),
         .library(name: "Uploader", targets: ["Uploader"]),
+        .library(name: "DICOMweb", targets: ["DICOMweb"]),
         .library(name: "LocalHealthImaging", targets: ["LocalHealthImaging"]),
         .executable(name: "ahi-upload", targets: ["ahi-upload"]),
         .executable(name: "ahi-local", targets: ["ahi-local"]),
@@ -49,6 +50,10 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
+        // DICOMweb (PS3.18): media types, multipart bodies, DICOM JSON, the STOW-RS answer, and the
+        // STOW-RS / WADO-RS / QIDO-RS client on the Uploader's transport.
+        .target(name: "DICOMweb", dependencies: ["ByteCoding", "DICOMCore", "Uploader",
+                                                 .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         // The one import pipeline behind `import`, `sync` and `watch`: candidates (one read of
         // each file), job identities and grouping, the job starter, manifests, the journal.
         .target(name: "ImportPipeline", dependencies: [
@@ -91,6 +96,7 @@ let package = Package(
         .testTarget(name: "HTJ2KTests", dependencies: ["ByteCoding", "HTJ2K", "DICOMCore", "TestSupport"]),
         .testTarget(name: "LocalHealthImagingTests", dependencies: ["LocalHealthImaging", "HTJ2K", "Uploader", "ImportPipeline", "TestSupport"]),
         .testTarget(name: "SyncTests", dependencies: ["Sync", "ImportPipeline", "Uploader", "LocalHealthImaging", "TestSupport"]),
+        .testTarget(name: "DICOMwebTests", dependencies: ["DICOMweb", "DICOMCore", "TestSupport"]),
         .testTarget(name: "ImportPipelineTests", dependencies: ["ImportPipeline", "Uploader", "TestSupport"], exclude: ["Resources"]),
     ],
     swiftLanguageModes: [.v6],
