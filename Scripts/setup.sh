@@ -22,6 +22,20 @@ if ! python3 -c "import pydicom, data_store, numpy" 2>/dev/null; then
   echo "setup: installing pydicom, pydicom-data and numpy"
   python3 -m pip install -q "pydicom>=3.0,<4" pydicom-data numpy
 fi
+# DICOMweb peers (issue 14): Orthanc with its DICOMweb plugin judges our client;
+# dicomweb-client (PyPI) judges ahi-local's DICOMweb.
+for p in orthanc orthanc-dicomweb; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    echo "setup: installing orthanc and orthanc-dicomweb"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends orthanc orthanc-dicomweb >/dev/null
+    break
+  fi
+done
+if ! python3 -c "import dicomweb_client" 2>/dev/null; then
+  echo "setup: installing dicomweb-client"
+  python3 -m pip install -q "dicomweb-client>=0.59"
+fi
 # pydicom's JPEG-LS decoder (CharLS), the oracle for JPEG-LS frames (issue 13: 12-jpegls-ba16-bs8).
 if ! python3 -c "import jpeg_ls" 2>/dev/null; then
   echo "setup: installing pyjpegls"
