@@ -57,7 +57,7 @@ let package = Package(
         // The one import pipeline behind `import`, `sync` and `watch`: candidates (one read of
         // each file), job identities and grouping, the job starter, manifests, the journal.
         .target(name: "ImportPipeline", dependencies: [
-            "ByteCoding", "DICOMCore", "HTJ2K", "Uploader", .product(name: "Crypto", package: "swift-crypto"),
+            "ByteCoding", "DICOMCore", "DICOMweb", "HTJ2K", "Uploader", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // `sync` / `watch`: the SQLite ledger and the engine that imports a folder exactly once.
         .target(name: "Sync", dependencies: ["ByteCoding", "DICOMCore", "ImportPipeline", "Uploader", "CSQLite"]),
@@ -75,7 +75,7 @@ let package = Package(
         .executableTarget(
             name: "ahi-upload",
             dependencies: [
-                "ByteCoding", "DICOMCore", "HTJ2K", "Uploader", "ImportPipeline", "LocalHealthImaging", "Sync",
+                "ByteCoding", "DICOMCore", "DICOMweb", "HTJ2K", "Uploader", "ImportPipeline", "LocalHealthImaging", "Sync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Benchmark: `swift run -c release dicom-bench` (see BENCHMARKS.md).
