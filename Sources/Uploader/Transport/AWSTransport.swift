@@ -56,6 +56,11 @@ public struct AWSRequest: Sendable {
     public var body: ByteBuffer
     /// A body produced while it is sent, instead of `body` (STOW-RS requests built from files).
     public var streamedBody: StreamedBody?
+    /// Characters RFC 3986 allows in a query (e.g. `*,?`) that go into the URL as they are
+    /// rather than as `%XX`; the signature still covers the strict encoding, which the server
+    /// derives by decoding. DICOMweb servers such as Orthanc match QIDO-RS wildcards and UID
+    /// lists only when `*` and `,` arrive literally (PS3.18 §8.3.4).
+    public var literalQueryCharacters: String = ""
 
     /// Creates a request.
     public init(operation: String, method: String, path: String, query: [(String, String?)] = [],
@@ -248,7 +253,8 @@ public final class AWSTransport: @unchecked Sendable {
             headers = [("Host", endpoint.hostHeader)] + headers
         }
         var url = endpoint.description + SigV4Signer.canonicalPath(request.path, normalize: false)
-        let query = SigV4Signer.canonicalQuery(request.query)
+        let query = request.literalQueryCharacters.isEmpty ? SigV4Signer.canonicalQuery(request.query)
+            : Self.urlQuery(request.query, keeping: request.literalQueryCharacters)
         if !query.isEmpty { url += "?" + query }
         var http = HTTPClientRequest(url: url)
         http.method = HTTPMethod(rawValue: request.method)
@@ -289,6 +295,25 @@ public final class AWSTransport: @unchecked Sendable {
         let result = AWSResponse(status: status, headers: response.headers, body: Array(buffer: body))
         debug?("\(result.status) for \(request.operation) \(request.path) [request id \(result.header("x-amz-request-id") ?? result.header("x-amzn-RequestId") ?? "-")]")
         return result
+    }
+
+    /// The query for the URL: as ``SigV4Signer/canonicalQuery(_:)`` (in the given order),
+    /// but the bytes of `literal` kept as they are.
+    static func urlQuery(_ query: [(String, String?)], keeping literal: String) -> String {
+        let keep = Set(literal.utf8)
+        func encode(_ s: String) -> String {
+            var out = [UInt8]()
+            for b in s.utf8 {
+                if keep.contains(b) || SigV4Signer.unreserved[Int(b)] {
+                    out.append(b)
+                } else {
+                    out.append(0x25)
+                    Hex.append(b, uppercase: true, to: &out)
+                }
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
+        return query.map { encode($0.0) + "=" + encode($0.1 ?? "") }.joined(separator: "&")
     }
 
     /// An error of a body consumer: thrown to the caller as it is, never retried.
