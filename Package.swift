@@ -63,7 +63,7 @@ let package = Package(
         .target(name: "Sync", dependencies: ["ByteCoding", "DICOMCore", "ImportPipeline", "Uploader", "CSQLite"]),
         // A local HealthImaging (S3 + medical-imaging on one loopback port), and its executable.
         .target(name: "LocalHealthImaging", dependencies: [
-            "ByteCoding", "DICOMCore", "HTJ2K", "Uploader",
+            "ByteCoding", "DICOMCore", "DICOMweb", "HTJ2K", "Uploader",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -94,7 +94,7 @@ let package = Package(
             "ByteCoding", "Uploader", "TestSupport", .product(name: "NIOHTTP1", package: "swift-nio"),
         ], exclude: ["Resources"]),
         .testTarget(name: "HTJ2KTests", dependencies: ["ByteCoding", "HTJ2K", "DICOMCore", "TestSupport"]),
-        .testTarget(name: "LocalHealthImagingTests", dependencies: ["LocalHealthImaging", "HTJ2K", "Uploader", "ImportPipeline", "TestSupport"]),
+        .testTarget(name: "LocalHealthImagingTests", dependencies: ["LocalHealthImaging", "DICOMweb", "HTJ2K", "Uploader", "ImportPipeline", "TestSupport"]),
         .testTarget(name: "SyncTests", dependencies: ["Sync", "ImportPipeline", "Uploader", "LocalHealthImaging", "TestSupport"]),
         .testTarget(name: "DICOMwebTests", dependencies: ["DICOMweb", "DICOMCore", "TestSupport"]),
         .testTarget(name: "ImportPipelineTests", dependencies: ["ImportPipeline", "Uploader", "TestSupport"], exclude: ["Resources"]),
