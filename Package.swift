@@ -60,7 +60,7 @@ let package = Package(
             "ByteCoding", "DICOMCore", "DICOMweb", "HTJ2K", "Uploader", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // `sync` / `watch`: the SQLite ledger and the engine that imports a folder exactly once.
-        .target(name: "Sync", dependencies: ["ByteCoding", "DICOMCore", "ImportPipeline", "Uploader", "CSQLite"]),
+        .target(name: "Sync", dependencies: ["ByteCoding", "DICOMCore", "DICOMweb", "ImportPipeline", "Uploader", "CSQLite"]),
         // A local HealthImaging (S3 + medical-imaging on one loopback port), and its executable.
         .target(name: "LocalHealthImaging", dependencies: [
             "ByteCoding", "DICOMCore", "HTJ2K", "Uploader",
@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "LocalHealthImagingTests", dependencies: ["LocalHealthImaging", "HTJ2K", "Uploader", "ImportPipeline", "TestSupport"]),
         .testTarget(name: "SyncTests", dependencies: ["Sync", "ImportPipeline", "Uploader", "LocalHealthImaging", "TestSupport"]),
         .testTarget(name: "DICOMwebTests", dependencies: ["DICOMweb", "DICOMCore", "TestSupport"]),
-        .testTarget(name: "ImportPipelineTests", dependencies: ["ImportPipeline", "Uploader", "TestSupport"], exclude: ["Resources"]),
+        .testTarget(name: "ImportPipelineTests", dependencies: ["ImportPipeline", "DICOMweb", "Uploader", "TestSupport"], exclude: ["Resources"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17
