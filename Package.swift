@@ -57,10 +57,10 @@ let package = Package(
         // The one import pipeline behind `import`, `sync` and `watch`: candidates (one read of
         // each file), job identities and grouping, the job starter, manifests, the journal.
         .target(name: "ImportPipeline", dependencies: [
-            "ByteCoding", "DICOMCore", "HTJ2K", "Uploader", .product(name: "Crypto", package: "swift-crypto"),
+            "ByteCoding", "DICOMCore", "DICOMweb", "HTJ2K", "Uploader", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // `sync` / `watch`: the SQLite ledger and the engine that imports a folder exactly once.
-        .target(name: "Sync", dependencies: ["ByteCoding", "DICOMCore", "ImportPipeline", "Uploader", "CSQLite"]),
+        .target(name: "Sync", dependencies: ["ByteCoding", "DICOMCore", "DICOMweb", "ImportPipeline", "Uploader", "CSQLite"]),
         // A local HealthImaging (S3 + medical-imaging on one loopback port), and its executable.
         .target(name: "LocalHealthImaging", dependencies: [
             "ByteCoding", "DICOMCore", "DICOMweb", "HTJ2K", "Uploader",
@@ -75,7 +75,7 @@ let package = Package(
         .executableTarget(
             name: "ahi-upload",
             dependencies: [
-                "ByteCoding", "DICOMCore", "HTJ2K", "Uploader", "ImportPipeline", "LocalHealthImaging", "Sync",
+                "ByteCoding", "DICOMCore", "DICOMweb", "HTJ2K", "Uploader", "ImportPipeline", "LocalHealthImaging", "Sync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Benchmark: `swift run -c release dicom-bench` (see BENCHMARKS.md).
@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "LocalHealthImagingTests", dependencies: ["LocalHealthImaging", "DICOMweb", "HTJ2K", "Uploader", "ImportPipeline", "TestSupport"]),
         .testTarget(name: "SyncTests", dependencies: ["Sync", "ImportPipeline", "Uploader", "LocalHealthImaging", "TestSupport"]),
         .testTarget(name: "DICOMwebTests", dependencies: ["DICOMweb", "DICOMCore", "TestSupport"]),
-        .testTarget(name: "ImportPipelineTests", dependencies: ["ImportPipeline", "Uploader", "TestSupport"], exclude: ["Resources"]),
+        .testTarget(name: "ImportPipelineTests", dependencies: ["ImportPipeline", "DICOMweb", "Uploader", "TestSupport"], exclude: ["Resources"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

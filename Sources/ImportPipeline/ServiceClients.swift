@@ -1,3 +1,4 @@
+import DICOMweb
 import Foundation
 import Uploader
 
@@ -9,6 +10,16 @@ public struct ServiceClients: Sendable {
     public let s3: S3Client
     /// The region both sign for.
     public let region: String
+    /// The credentials both sign with (one provider, refreshed), for the DICOMweb client.
+    public let credentials: @Sendable () async throws -> AWSCredentials
+    /// Where HealthImaging is (nil: AWS's endpoint for the region), FIPS and dual-stack: the DICOMweb
+    /// endpoint is derived the same way.
+    public let endpointURL: String?
+    public let fips: Bool
+    public let dualStack: Bool
+    /// Connections per endpoint.
+    public let connections: Int
+    private let debug: (@Sendable (String) -> Void)?
 
     /// Where to connect and as whom.
     public struct Options: Sendable {
@@ -31,10 +42,29 @@ public struct ServiceClients: Sendable {
         }
     }
 
-    public init(healthImaging: HealthImagingClient, s3: S3Client, region: String) {
+    public init(healthImaging: HealthImagingClient, s3: S3Client, region: String,
+                credentials: @escaping @Sendable () async throws -> AWSCredentials, endpointURL: String? = nil,
+                fips: Bool = false, dualStack: Bool = false, connections: Int = 8, debug: (@Sendable (String) -> Void)? = nil) {
         self.healthImaging = healthImaging
         self.s3 = s3
         self.region = region
+        self.credentials = credentials
+        self.endpointURL = endpointURL
+        self.fips = fips
+        self.dualStack = dualStack
+        self.connections = connections
+        self.debug = debug
+    }
+
+    /// A DICOMweb client on the same credentials and region: HealthImaging's for `datastoreId`
+    /// (`dicom-medical-imaging.{region}`, or the HealthImaging endpoint URL), or the server at `url`
+    /// (see ``DICOMwebClient/make(url:region:datastoreId:endpointURL:fips:dualStack:authentication:connections:credentials:debug:)``).
+    /// - Throws: ``S3Setup/SetupError`` for a malformed URL.
+    public func dicomweb(datastoreId: String?, url: String? = nil, authentication: TransportAuthentication = .sigV4,
+                         connections: Int? = nil) throws -> DICOMwebClient {
+        try DICOMwebClient.make(url: url, region: region, datastoreId: datastoreId, endpointURL: endpointURL, fips: fips,
+                                dualStack: dualStack, authentication: authentication, connections: connections ?? self.connections,
+                                credentials: credentials, debug: debug)
     }
 
     /// Resolves the credential chain (`--profile`, environment, shared files, role
@@ -55,7 +85,8 @@ public struct ServiceClients: Sendable {
                                                          connections: o.connections, environment: environment, credentials: get, debug: debug)
         let s3 = try S3Setup.makeClient(endpointURL: o.s3EndpointURL, region: region, connections: o.connections,
                                         checksumAlgorithm: o.checksumAlgorithm, credentials: get, debug: debug)
-        return ServiceClients(healthImaging: healthImaging, s3: s3, region: region)
+        return ServiceClients(healthImaging: healthImaging, s3: s3, region: region, credentials: get, endpointURL: o.endpointURL,
+                              fips: o.fips, dualStack: o.dualStack, connections: o.connections, debug: debug)
     }
 
     /// Clients for a local HealthImaging + S3 on one endpoint (ahi-local), with fixed credentials.
@@ -65,6 +96,7 @@ public struct ServiceClients: Sendable {
                                                          credentials: { credentials }, debug: debug)
         let s3 = try S3Setup.makeClient(endpointURL: endpoint, region: "us-east-1", credentials: credentials, connections: connections,
                                         debug: debug)
-        return ServiceClients(healthImaging: healthImaging, s3: s3, region: "us-east-1")
+        return ServiceClients(healthImaging: healthImaging, s3: s3, region: "us-east-1", credentials: { credentials },
+                              endpointURL: endpoint, connections: connections, debug: debug)
     }
 }

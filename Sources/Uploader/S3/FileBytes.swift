@@ -8,16 +8,20 @@ import NIOCore
 
 /// Reads byte ranges of a file straight into `ByteBuffer`s with `pread`, so an
 /// upload holds only the parts in flight in memory (no mapping of whole files).
-struct FileBytes: ~Copyable {
+public struct FileBytes: ~Copyable {
     /// Why a read failed.
-    struct ReadError: Error, CustomStringConvertible {
+    public struct ReadError: Error, CustomStringConvertible {
         let path: String
         let reason: String
-        var description: String { "\(path): \(reason)" }
+        public var description: String { "\(path): \(reason)" }
+        public init(path: String, reason: String) {
+            self.path = path
+            self.reason = reason
+        }
     }
 
-    let path: String
-    let size: Int
+    public let path: String
+    public let size: Int
     /// What the file was when it was opened: a read is only trusted while the path still names this.
     let identity: Identity
     private let fd: Int32
@@ -44,23 +48,23 @@ struct FileBytes: ~Copyable {
     }
 
     /// Why an upload was abandoned: the file is not what it was when its upload began.
-    struct ChangedError: Error, CustomStringConvertible {
+    public struct ChangedError: Error, CustomStringConvertible {
         let path: String
         let before: Identity
         let now: Identity?
-        var description: String {
+        public var description: String {
             "\(path) changed while it was being uploaded (was \(before); now \(now.map { "\($0)" } ?? "gone")); not stored — upload it again once it is complete"
         }
     }
 
     /// Throws ``ChangedError`` unless the path still names the file as it was opened.
-    func checkUnchanged() throws(ChangedError) {
+    public func checkUnchanged() throws(ChangedError) {
         let now = Identity.of(path)
         guard now == identity else { throw ChangedError(path: path, before: identity, now: now) }
     }
 
     /// Opens `path` for reading.
-    init(path: String) throws(ReadError) {
+    public init(path: String) throws(ReadError) {
         self.path = path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ReadError(path: path, reason: String(cString: strerror(errno))) }
@@ -78,7 +82,7 @@ struct FileBytes: ~Copyable {
     deinit { close(fd) }
 
     /// `count` bytes from `offset`; a file that got shorter since it was opened is an error.
-    func read(offset: Int, count: Int) throws(ReadError) -> ByteBuffer {
+    public func read(offset: Int, count: Int) throws(ReadError) -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: count)
         var done = 0
         while done < count {

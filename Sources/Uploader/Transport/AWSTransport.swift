@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ByteCoding
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -53,6 +54,8 @@ public struct AWSRequest: Sendable {
     public var headers: [(String, String)]
     /// The body (a file's bytes are read straight into it, and sent without another copy).
     public var body: ByteBuffer
+    /// A body produced while it is sent, instead of `body` (STOW-RS requests built from files).
+    public var streamedBody: StreamedBody?
 
     /// Creates a request.
     public init(operation: String, method: String, path: String, query: [(String, String?)] = [],
@@ -71,6 +74,33 @@ public struct AWSRequest: Sendable {
         self.headers = headers
         self.body = buffer
     }
+}
+
+/// A request body produced while it is sent: never held whole in memory.
+public struct StreamedBody: Sendable {
+    /// Its length in bytes (sent as Content-Length).
+    public let length: Int
+    /// The lower-case hex SHA-256 of every byte, for SigV4's payload hash; nil when the
+    /// request is not signed (unsigned and basic-auth transports).
+    public let sha256: String?
+    /// Makes the chunks, from the start; called once per attempt (a retry sends it again).
+    public let makeChunks: @Sendable () -> AsyncThrowingStream<ByteBuffer, any Error>
+
+    public init(length: Int, sha256: String?, makeChunks: @escaping @Sendable () -> AsyncThrowingStream<ByteBuffer, any Error>) {
+        self.length = length
+        self.sha256 = sha256
+        self.makeChunks = makeChunks
+    }
+}
+
+/// How a transport proves who it is.
+public enum TransportAuthentication: Sendable {
+    /// AWS Signature Version 4 with the transport's credentials (every AWS service).
+    case sigV4
+    /// HTTP Basic (RFC 7617), for DICOMweb servers other than HealthImaging; TLS unless the user said `http://`.
+    case basic(user: String, password: String)
+    /// No authentication (a DICOMweb server on a trusted network).
+    case none
 }
 
 /// A service's answer.
@@ -100,6 +130,8 @@ public final class AWSTransport: @unchecked Sendable {
     public let service: String
     /// The retry policy shared by every request of this transport.
     public let retry: RetryPolicy
+    /// SigV4 (AWS), basic or none (other DICOMweb servers).
+    public let authentication: TransportAuthentication
     private let client: HTTPClient
     private let credentials: @Sendable () async throws -> AWSCredentials
     private let debug: (@Sendable (String) -> Void)?
@@ -109,9 +141,11 @@ public final class AWSTransport: @unchecked Sendable {
     /// Creates a transport with `connections` pooled connections per host.
     public init(endpoint: Endpoint, region: String, service: String, connections: Int = 16,
                 connectTimeout: Int64 = 10, readTimeout: Int64 = 120, retry: RetryPolicy = .processDefault(),
+                authentication: TransportAuthentication = .sigV4,
                 credentials: @escaping @Sendable () async throws -> AWSCredentials,
                 debug: (@Sendable (String) -> Void)? = nil) {
         self.endpoint = endpoint
+        self.authentication = authentication
         self.region = region
         self.service = service
         self.retry = retry
@@ -128,8 +162,15 @@ public final class AWSTransport: @unchecked Sendable {
     /// Sends `request`, retrying what the policy allows. Throws `AWSError` for
     /// any answer outside 2xx (`allowedStatuses` adds others, e.g. 404 for HeadObject;
     /// `returnIf` lets the caller take an answer itself, e.g. a bucket-region redirect).
+    ///
+    /// With `consumeBody`, a 2xx answer's body is not collected: it is handed to
+    /// `consumeBody` as it arrives (a WADO-RS answer streamed to files), and the returned
+    /// response has an empty body. Answers outside 2xx are collected and retried as usual;
+    /// once `consumeBody` has started, nothing is retried (its error is thrown).
     public func send(_ request: AWSRequest, allowedStatuses: Set<Int> = [],
-                     returnIf: ((AWSResponse) -> Bool)? = nil) async throws -> AWSResponse {
+                     returnIf: ((AWSResponse) -> Bool)? = nil,
+                     consumeBody: (@Sendable (_ status: Int, _ headers: HTTPHeaders, _ body: HTTPClientResponse.Body) async throws -> Void)? = nil)
+        async throws -> AWSResponse {
         var attempt = 1, skewCorrected = false
         // S3's SlowDown storms are waited out together (fewer requests in flight); HealthImaging's
         // throttling is per operation and handled by the callers (the job starter, the poller).
@@ -140,7 +181,7 @@ public final class AWSTransport: @unchecked Sendable {
             do {
                 let response: AWSResponse
                 do {
-                    response = try await sendOnce(request, attempt: attempt)
+                    response = try await sendOnce(request, attempt: attempt, consumeBody: consumeBody)
                 } catch {
                     await gate?.leave(generation: generation, throttled: false)
                     throw error
@@ -167,6 +208,8 @@ public final class AWSTransport: @unchecked Sendable {
                     }
                 }
                 throw error
+            } catch let failure as ConsumerFailure {
+                throw failure.error
             } catch let error as AWSError {
                 guard attempt < retry.maxAttempts, RetryPolicy.isRetryable(error), retry.acquire(for: error) else {
                     throw error
@@ -179,35 +222,63 @@ public final class AWSTransport: @unchecked Sendable {
         }
     }
 
-    private func sendOnce(_ request: AWSRequest, attempt: Int) async throws -> AWSResponse {
-        let creds = try await credentials()
-        let signer = SigV4Signer(credentials: creds, region: region, service: service,
-                                 normalizePath: service != "s3", signsContentSHA256Header: service == "s3")
-        // A caller may give the payload hash itself (x-amz-content-sha256); otherwise S3 over TLS
-        // sends UNSIGNED-PAYLOAD (TLS protects the body, the checksum header proves it) and
-        // everything else the body's SHA-256.
-        let given = request.headers.first { $0.0.lowercased() == "x-amz-content-sha256" }?.1
-        let payloadHash = given ?? (service == "s3" && endpoint.isSecure ? SigV4Signer.unsignedPayload : request.body.withUnsafeReadableBytes { SigV4Signer.sha256Hex($0) })
-        let headers = request.headers.filter { $0.0.lowercased() != "x-amz-content-sha256" }
-        var signable = SigV4Signer.Request(method: request.method, path: request.path, query: request.query,
-                                           headers: [("Host", endpoint.hostHeader)] + headers,
-                                           payloadHash: payloadHash)
-        signer.sign(&signable, date: Date().addingTimeInterval(currentSkew))
+    private func sendOnce(_ request: AWSRequest, attempt: Int,
+                          consumeBody: (@Sendable (Int, HTTPHeaders, HTTPClientResponse.Body) async throws -> Void)?) async throws -> AWSResponse {
+        var headers = request.headers.filter { $0.0.lowercased() != "x-amz-content-sha256" }
+        switch authentication {
+        case .sigV4:
+            let creds = try await credentials()
+            let signer = SigV4Signer(credentials: creds, region: region, service: service,
+                                     normalizePath: service != "s3", signsContentSHA256Header: service == "s3")
+            // A caller may give the payload hash itself (x-amz-content-sha256); otherwise S3 over TLS
+            // sends UNSIGNED-PAYLOAD (TLS protects the body, the checksum header proves it) and
+            // everything else the body's SHA-256.
+            let given = request.headers.first { $0.0.lowercased() == "x-amz-content-sha256" }?.1
+            let payloadHash = given ?? request.streamedBody.map { $0.sha256 ?? SigV4Signer.unsignedPayload }
+                ?? (service == "s3" && endpoint.isSecure ? SigV4Signer.unsignedPayload : request.body.withUnsafeReadableBytes { SigV4Signer.sha256Hex($0) })
+            var signable = SigV4Signer.Request(method: request.method, path: request.path, query: request.query,
+                                               headers: [("Host", endpoint.hostHeader)] + headers,
+                                               payloadHash: payloadHash)
+            signer.sign(&signable, date: Date().addingTimeInterval(currentSkew))
+            headers = signable.headers
+        case .basic(let user, let password):
+            headers = [("Host", endpoint.hostHeader)] + headers
+                + [("Authorization", "Basic " + Base64.encode(Array("\(user):\(password)".utf8)))]
+        case .none:
+            headers = [("Host", endpoint.hostHeader)] + headers
+        }
         var url = endpoint.description + SigV4Signer.canonicalPath(request.path, normalize: false)
         let query = SigV4Signer.canonicalQuery(request.query)
         if !query.isEmpty { url += "?" + query }
         var http = HTTPClientRequest(url: url)
         http.method = HTTPMethod(rawValue: request.method)
-        for (name, value) in signable.headers { http.headers.add(name: name, value: value) }
-        if request.body.readableBytes > 0 || request.method == "PUT" || request.method == "POST" {
-            http.body = .bytes(request.body)
+        for (name, value) in headers { http.headers.add(name: name, value: value) }
+        let length: Int
+        if let streamed = request.streamedBody {
+            http.body = .stream(streamed.makeChunks(), length: .known(Int64(streamed.length)))
+            length = streamed.length
+        } else {
+            if request.body.readableBytes > 0 || request.method == "PUT" || request.method == "POST" {
+                http.body = .bytes(request.body)
+            }
+            length = request.body.readableBytes
         }
-        debug?("\(request.method) \(url) (\(request.operation), attempt \(attempt), \(request.body.readableBytes) bytes)")
+        debug?("\(request.method) \(url) (\(request.operation), attempt \(attempt), \(length) bytes)")
         let response: HTTPClientResponse
         do {
             response = try await client.execute(http, timeout: .seconds(600))
         } catch {
             throw AWSError.transport(operation: request.operation, reason: "\(error)")
+        }
+        let status = Int(response.status.code)
+        if let consumeBody, (200..<300).contains(status) {
+            debug?("\(status) for \(request.operation) \(request.path): streaming the body")
+            do {
+                try await consumeBody(status, response.headers, response.body)
+            } catch {
+                throw ConsumerFailure(error: error)
+            }
+            return AWSResponse(status: status, headers: response.headers, body: [])
         }
         let body: ByteBuffer
         do {
@@ -215,10 +286,13 @@ public final class AWSTransport: @unchecked Sendable {
         } catch {
             throw AWSError.transport(operation: request.operation, reason: "reading the response: \(error)")
         }
-        let result = AWSResponse(status: Int(response.status.code), headers: response.headers, body: Array(buffer: body))
-        debug?("\(result.status) for \(request.operation) \(request.path) [request id \(result.header("x-amz-request-id") ?? "-")]")
+        let result = AWSResponse(status: status, headers: response.headers, body: Array(buffer: body))
+        debug?("\(result.status) for \(request.operation) \(request.path) [request id \(result.header("x-amz-request-id") ?? result.header("x-amzn-RequestId") ?? "-")]")
         return result
     }
+
+    /// An error of a body consumer: thrown to the caller as it is, never retried.
+    private struct ConsumerFailure: Error { let error: any Error }
 
     private var currentSkew: TimeInterval {
         lock.lock()
