@@ -60,10 +60,10 @@ let package = Package(
             "ByteCoding", "DICOMCore", "DICOMweb", "HTJ2K", "Uploader", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // `sync` / `watch`: the SQLite ledger and the engine that imports a folder exactly once.
-        .target(name: "Sync", dependencies: ["ByteCoding", "DICOMCore", "ImportPipeline", "Uploader", "CSQLite"]),
+        .target(name: "Sync", dependencies: ["ByteCoding", "DICOMCore", "DICOMweb", "ImportPipeline", "Uploader", "CSQLite"]),
         // A local HealthImaging (S3 + medical-imaging on one loopback port), and its executable.
         .target(name: "LocalHealthImaging", dependencies: [
-            "ByteCoding", "DICOMCore", "HTJ2K", "Uploader",
+            "ByteCoding", "DICOMCore", "DICOMweb", "HTJ2K", "Uploader",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -94,10 +94,10 @@ let package = Package(
             "ByteCoding", "Uploader", "TestSupport", .product(name: "NIOHTTP1", package: "swift-nio"),
         ], exclude: ["Resources"]),
         .testTarget(name: "HTJ2KTests", dependencies: ["ByteCoding", "HTJ2K", "DICOMCore", "TestSupport"]),
-        .testTarget(name: "LocalHealthImagingTests", dependencies: ["LocalHealthImaging", "HTJ2K", "Uploader", "ImportPipeline", "TestSupport"]),
+        .testTarget(name: "LocalHealthImagingTests", dependencies: ["LocalHealthImaging", "DICOMweb", "HTJ2K", "Uploader", "ImportPipeline", "TestSupport"]),
         .testTarget(name: "SyncTests", dependencies: ["Sync", "ImportPipeline", "Uploader", "LocalHealthImaging", "TestSupport"]),
         .testTarget(name: "DICOMwebTests", dependencies: ["DICOMweb", "DICOMCore", "TestSupport"]),
-        .testTarget(name: "ImportPipelineTests", dependencies: ["ImportPipeline", "Uploader", "TestSupport"], exclude: ["Resources"]),
+        .testTarget(name: "ImportPipelineTests", dependencies: ["ImportPipeline", "DICOMweb", "Uploader", "TestSupport"], exclude: ["Resources"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

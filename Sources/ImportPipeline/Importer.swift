@@ -1,4 +1,5 @@
 import DICOMCore
+import DICOMweb
 import Foundation
 import Uploader
 
@@ -76,6 +77,8 @@ public struct ImportReport: Codable, Sendable {
     public var studies: [String: [String]]
     /// Findings across the accepted files (duplicate SOP instances, disagreeing patient/study attributes).
     public var crossFile: [CrossFileWarning]
+    /// How the files were delivered (`s3-import` or `stow-rs`); nil in reports of earlier versions.
+    public var via: Delivery?
 
     /// Counts by status (raw values).
     public var counts: [String: Int] { Dictionary(grouping: files, by: \.status.rawValue).mapValues(\.count) }
@@ -104,11 +107,23 @@ final class ImportReportJournal: ImportJournal, @unchecked Sendable {
     func setJob(_ j: JobOutcome) { lock.withLock { jobs[j.number] = j } }
     func addStudy(_ study: String, imageSet: String) { lock.withLock { _ = studies[study, default: []].insert(imageSet) } }
 
-    func report(runId: String, datastoreId: String, shard: Shard, crossFile: [CrossFileWarning]) -> ImportReport {
+    func report(runId: String, datastoreId: String, shard: Shard, crossFile: [CrossFileWarning], via: Delivery) -> ImportReport {
         lock.withLock {
             ImportReport(runId: runId, datastoreId: datastoreId, shard: shard.count > 1 ? shard.description : nil,
                          files: outcomes.values.sorted { $0.path < $1.path }, jobs: jobs.values.sorted { $0.number < $1.number },
-                         studies: studies.mapValues { $0.sorted() }, crossFile: crossFile)
+                         studies: studies.mapValues { $0.sorted() }, crossFile: crossFile, via: via)
+        }
+    }
+
+    /// Records what STOW-RS answered for each file.
+    func stored(_ outcomes: [(StoreItem, StoreOutcome)], files: [String: ImportFile]) {
+        lock.withLock {
+            for (item, outcome) in outcomes {
+                let s = StowDelivery.settle(outcome)
+                self.outcomes[item.path] = FileOutcome(status: s.stored ? .imported : .failed, path: item.path,
+                                                       warnings: s.warnings.isEmpty ? nil : s.warnings, reason: s.reason,
+                                                       failureKind: s.kind, studyInstanceUID: files[item.path]?.studyInstanceUID)
+            }
         }
     }
 
@@ -200,10 +215,11 @@ final class ImportReportJournal: ImportJournal, @unchecked Sendable {
     }
 }
 
-/// `import`: candidates in, report out. Skips what the data store already holds,
-/// groups the rest into jobs (per study, within the quotas), and runs them through the
-/// ``ImportPipeline``: upload, start each job once, poll, read the manifests, and map
-/// every line back to its local file.
+/// `import`: candidates in, report out. Skips what the data store already holds, then
+/// either groups the rest into jobs (per study, within the quotas) and runs them through
+/// the ``ImportPipeline`` (upload, start each job once, poll, read the manifests, map every
+/// line back to its local file), or sends them with STOW-RS (``StowDelivery``) and reads
+/// each instance's outcome from the answers.
 public struct Importer: Sendable {
     /// What `import` does beyond the pipeline.
     public struct Settings: Sendable {
@@ -224,11 +240,18 @@ public struct Importer: Sendable {
         public init() {}
     }
 
-    public let pipeline: ImportPipeline
+    /// S3 and HealthImaging: the import jobs, and the data store's index for `skipExisting`
+    /// (nil when files go by STOW-RS to a server that is not HealthImaging).
+    public let pipeline: ImportPipeline?
+    /// When set, files go by STOW-RS instead of import jobs.
+    public let stow: StowDelivery?
     public let settings: Settings
 
-    public init(pipeline: ImportPipeline, settings: Settings) {
+    /// An importer through import jobs (`stow` nil) or STOW-RS; one of the two must be given.
+    public init(pipeline: ImportPipeline?, stow: StowDelivery? = nil, settings: Settings) {
+        precondition(pipeline != nil || stow != nil, "an importer needs a pipeline or a STOW-RS delivery")
         self.pipeline = pipeline
+        self.stow = stow
         self.settings = settings
     }
 
@@ -238,7 +261,7 @@ public struct Importer: Sendable {
     public func run(_ candidates: [ImportCandidate], unreadable: [(path: String, reason: String)] = [],
                     relativePath: (String) -> String, runId: String = ImportGrouping.newRunId()) async throws -> ImportReport {
         let journal = ImportReportJournal()
-        let destination = pipeline.destination
+        let datastoreId = pipeline?.destination.datastoreId ?? stow?.client.baseURL ?? ""
         for p in unreadable { journal.set(FileOutcome(status: .skipped, path: p.path, reason: p.reason)) }
         var files: [ImportFile] = []
         for c in candidates where c.verdict != .otherShard {
@@ -246,10 +269,10 @@ public struct Importer: Sendable {
             if let f = c.importFile(relativePath: relativePath(c.path)) { files.append(f) }
         }
         let crossFile = ImportCandidate.crossFileWarnings(candidates, showPHI: settings.showPHI).map(CrossFileWarning.init)
-        let log = pipeline.log
+        let log = pipeline?.log ?? stow?.log
         for w in crossFile { log?("validate: \(w.line)") }
 
-        if settings.skipExisting && !settings.dryRun && !files.isEmpty {
+        if settings.skipExisting && !settings.dryRun && !files.isEmpty, let pipeline {
             log?("import: asking the data store which instances it already holds")
             let held = try await pipeline.existingInstances(studies: Set(files.map(\.studyInstanceUID)))
             files = files.filter { f in
@@ -259,13 +282,34 @@ public struct Importer: Sendable {
                 return false
             }
         }
+        if let stow {
+            func finish() -> ImportReport {
+                journal.report(runId: runId, datastoreId: datastoreId, shard: settings.shard, crossFile: crossFile, via: .stowRS)
+            }
+            if settings.dryRun {
+                for f in files { journal.set(FileOutcome(status: .planned, path: f.path, studyInstanceUID: f.studyInstanceUID)) }
+                return finish()
+            }
+            let byPath = Dictionary(files.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
+            let total = files.count, bytes = files.reduce(0) { $0 + $1.size }
+            log?("stow-rs: \(total) instance\(total == 1 ? "" : "s") (\(bytes) bytes) to \(stow.client.baseURL)")
+            let progress = StoreProgress(total: total)
+            try await stow.client.store(files.map(StowDelivery.item), limits: stow.limits) { outcomes in
+                journal.stored(outcomes, files: byPath)
+                let (done, stored) = progress.add(outcomes)
+                log?("stow-rs: \(done)/\(total) answered, \(stored) stored")
+            }
+            return finish()
+        }
+        guard let pipeline else { return journal.report(runId: runId, datastoreId: datastoreId, shard: settings.shard, crossFile: crossFile, via: .s3Import) }
+        let destination = pipeline.destination
         let jobs = ImportGrouping.group(files, maxFiles: settings.maxFilesPerJob, maxBytes: settings.maxBytesPerJob)
             .enumerated().map { i, group in
                 pipeline.job(ImportJobIdentity(datastoreId: destination.datastoreId, scope: runId, number: i + 1), files: group)
             }
         for job in jobs { journal.planned(job, inputS3Uri: destination.inputS3Uri(job.identity)) }
         func finish() -> ImportReport {
-            journal.report(runId: runId, datastoreId: destination.datastoreId, shard: settings.shard, crossFile: crossFile)
+            journal.report(runId: runId, datastoreId: destination.datastoreId, shard: settings.shard, crossFile: crossFile, via: .s3Import)
         }
         if settings.dryRun {
             for job in jobs { for f in job.files {
@@ -295,5 +339,21 @@ public struct Importer: Sendable {
             }
         }
         return finish()
+    }
+}
+
+/// Counts STOW-RS answers for progress lines.
+final class StoreProgress: @unchecked Sendable {
+    // @unchecked: counters under `lock`.
+    private let lock = NSLock()
+    private var done = 0, stored = 0
+    let total: Int
+    init(total: Int) { self.total = total }
+    func add(_ outcomes: [(StoreItem, StoreOutcome)]) -> (done: Int, stored: Int) {
+        lock.withLock {
+            done += outcomes.count
+            stored += outcomes.filter { $0.1.isStored }.count
+            return (done, stored)
+        }
     }
 }

@@ -39,6 +39,11 @@ public actor HealthImagingStore {
         var frames: [Frame]
         /// Every import job that wrote this instance, oldest first (one entry when it was imported once).
         var importedBy: [String]?
+        /// The id of the kept Part 10 copy (`instances/<id>.dcm`) and its DICOM JSON (`instances/<id>.json`);
+        /// nil for instances stored before copies were kept.
+        var part10Id: String?
+        /// The transfer syntax of the Part 10 copy.
+        var part10TransferSyntaxUID: String?
     }
 
     /// A stored frame: id, size, the CRC-32 of its decoded pixels at each resolution
@@ -90,6 +95,7 @@ public actor HealthImagingStore {
     public init(dataDirectory: URL) throws {
         root = dataDirectory.appendingPathComponent("ahi")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("frames"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("instances"), withIntermediateDirectories: true)
         if let data = FileManager.default.contents(atPath: root.appendingPathComponent("state.json").path) {
             let decoder = JSONDecoder()
             decoder.dateDecodingStrategy = .secondsSince1970
@@ -228,5 +234,59 @@ public actor HealthImagingStore {
 
     func frame(_ id: String) -> [UInt8]? {
         FileManager.default.contents(atPath: frameURL(id).path).map { [UInt8]($0) }
+    }
+
+    // MARK: Instance copies (WADO-RS, QIDO-RS)
+
+    func instanceURL(_ id: String, _ ext: String) -> URL { root.appendingPathComponent("instances/\(id).\(ext)") }
+
+    /// Keeps a copy of a Part 10 file and its DICOM JSON; returns their id.
+    func keepInstance(copying path: String, json: [UInt8]) throws -> String {
+        let id = Self.newId()
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: path), to: instanceURL(id, "dcm"))
+        try Data(json).write(to: instanceURL(id, "json"))
+        return id
+    }
+
+    /// Keeps Part 10 bytes and their DICOM JSON; returns their id.
+    func keepInstance(bytes: [UInt8], json: [UInt8]) throws -> String {
+        let id = Self.newId()
+        try Data(bytes).write(to: instanceURL(id, "dcm"))
+        try Data(json).write(to: instanceURL(id, "json"))
+        return id
+    }
+
+    /// The kept Part 10 bytes of an instance.
+    func part10(_ id: String) -> [UInt8]? {
+        FileManager.default.contents(atPath: instanceURL(id, "dcm").path).map { [UInt8]($0) }
+    }
+
+    /// The kept DICOM JSON of an instance (JSON text bytes).
+    func instanceJSON(_ id: String) -> [UInt8]? {
+        FileManager.default.contents(atPath: instanceURL(id, "json").path).map { [UInt8]($0) }
+    }
+
+    /// One stored instance with where it lives.
+    struct Located: Sendable {
+        var imageSetId: String
+        var isPrimary: Bool
+        var updatedAt: Date
+        var study: String
+        var series: String
+        var sop: String
+        var instance: Instance
+    }
+
+    /// The instances of a data store that DICOMweb addresses: those of `imageSetId` when given
+    /// (primary or not), else those of the primary image sets only.
+    func located(_ datastoreId: String, imageSetId: String?) -> [Located] {
+        var out: [Located] = []
+        for set in imageSets(datastoreId) where imageSetId.map({ $0 == set.imageSetId }) ?? set.isPrimary {
+            for (sop, instance) in set.instances {
+                out.append(Located(imageSetId: set.imageSetId, isPrimary: set.isPrimary, updatedAt: set.updatedAt,
+                                   study: set.studyInstanceUID, series: set.seriesInstanceUID, sop: sop, instance: instance))
+            }
+        }
+        return out
     }
 }

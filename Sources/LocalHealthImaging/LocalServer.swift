@@ -3,6 +3,9 @@ import Foundation
 /// A local HealthImaging: one loopback HTTP server that answers SigV4-signed S3
 /// (path-style) and `medical-imaging` requests, with its data in a directory so it
 /// survives restarts. Import jobs run in the background like the real service.
+/// DICOMweb (STOW-RS, WADO-RS, QIDO-RS) is served at `/datastore/{id}/studies…` on the
+/// same port, signed for `medical-imaging` (any `Host`, e.g. a `dicom-` prefixed one: the
+/// signature is checked against the Host received).
 /// Clients: the AWS CLI and boto3 with `--endpoint-url` (and
 /// `AWS_DISABLE_HOST_PREFIX_INJECTION=true`, so `runtime-` is not put before
 /// 127.0.0.1), and `ahi-upload --endpoint-url` / `--local`.
@@ -61,13 +64,18 @@ public final class LocalHealthImagingServer: Sendable {
         let verifier = SigV4Verifier(accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey)
         let s3API = S3API(store: s3)
         let imaging = MedicalImagingAPI(ahi: ahi, runner: runner, faults: config.faults, counters: MedicalImagingAPI.Counters())
+        let dicomweb = DICOMwebAPI(ahi: ahi, faults: config.faults, counters: DICOMwebAPI.Counters())
         let log = try config.requestLog.map { try RequestLog($0) }
         let http = try await HTTPServer.start(host: config.host, port: config.port) { request in
             switch verifier.verify(request) {
             case .success(let scope):
                 log?.append("\(request.method) \(request.target)")
-                return scope.service == "s3" ? await s3API.handle(request) : await imaging.handle(request)
+                if scope.service == "s3" { return await s3API.handle(request) }
+                return DICOMwebAPI.handles(request) ? await dicomweb.handle(request) : await imaging.handle(request)
             case .failure(let f):
+                if DICOMwebAPI.handles(request) && request.header("Authorization")?.contains("/s3/") != true {
+                    return DICOMwebAPI.error(f.status, "\(f.code): \(f.message)")
+                }
                 if request.header("Authorization")?.contains("/medical-imaging/") == true {
                     let type = f.status == 403 ? "AccessDeniedException" : "ValidationException"
                     return MedicalImagingAPI.error(f.status, f.code == "SignatureDoesNotMatch" ? "InvalidSignatureException" : type, f.message)

@@ -87,7 +87,13 @@ public struct SigV4Verifier: Sendable {
             }
             payloadHash = declared
         } else {
-            payloadHash = request.header("x-amz-content-sha256") ?? SigV4Signer.sha256Hex(request.body)
+            let declared = request.header("x-amz-content-sha256")
+            // A declared hash of the payload (DICOMweb clients send one) must be the body's.
+            if let declared, declared.count == 64, declared.allSatisfy(\.isHexDigit), declared != SigV4Signer.sha256Hex(request.body) {
+                return .failure(Failure(code: "XAmzContentSHA256Mismatch", status: 400,
+                                        message: "The provided 'x-amz-content-sha256' header does not match what was computed."))
+            }
+            payloadHash = declared ?? SigV4Signer.sha256Hex(request.body)
         }
         let names = Set(signedHeaders.split(separator: ";").map { String($0) })
         guard names.contains("host") else {

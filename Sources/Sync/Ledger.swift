@@ -35,6 +35,8 @@ public struct LedgerFile: Sendable, Codable, Equatable {
     /// When the ledger first saw this version of the file.
     public var firstSeen: Double
     public var updatedAt: Double
+    /// HealthImaging's warnings for a stored file (manifest lines or STOW-RS WarningReason), one per line.
+    public var warnings: String? = nil
 }
 
 /// The ledger could not record a change: the run stops, acknowledging nothing more.
@@ -106,7 +108,8 @@ public final class Ledger: @unchecked Sendable {
 
     static let fileColumns = """
         id, path, relative_path, size, mtime_ns, checksum, sop_instance_uid, series_instance_uid, study_instance_uid, state,
-        batch_id, s3_key, upload_id, job_id, image_set_id, last_error, error_kind, attempts, retry_after, disposed, first_seen, updated_at
+        batch_id, s3_key, upload_id, job_id, image_set_id, last_error, error_kind, attempts, retry_after, disposed, first_seen, updated_at,
+        warnings
         """
 
     /// The ledger file of a state directory.
@@ -148,6 +151,9 @@ public final class Ledger: @unchecked Sendable {
                 CREATE TABLE IF NOT EXISTS runs(
                   id INTEGER PRIMARY KEY, command TEXT NOT NULL, started_at REAL NOT NULL, ended_at REAL, outcome TEXT, summary TEXT);
                 """)
+            // Columns added after the first release.
+            let columns = Set(try db.query("PRAGMA table_info(files)").compactMap { $0.count > 1 ? $0[1].string : nil })
+            if !columns.contains("warnings") { try db.exec("ALTER TABLE files ADD COLUMN warnings TEXT") }
             try db.query("INSERT OR IGNORE INTO meta(key, value) VALUES('ledger_id', ?)",
                          [.text(String(UUID().uuidString.prefix(8)).lowercased())])
         }
@@ -235,7 +241,8 @@ public final class Ledger: @unchecked Sendable {
                        studyInstanceUID: r[8].string, state: FileStatus(rawValue: r[9].string ?? "") ?? .seen, batchId: r[10].int,
                        s3Key: r[11].string, uploadId: r[12].string, jobId: r[13].string, imageSetId: r[14].string,
                        lastError: r[15].string, errorKind: r[16].string.flatMap(FailureKind.init(rawValue:)), attempts: r[17].int ?? 0, retryAfter: r[18].double,
-                       disposed: (r[19].int ?? 0) != 0, firstSeen: r[20].double ?? 0, updatedAt: r[21].double ?? 0)
+                       disposed: (r[19].int ?? 0) != 0, firstSeen: r[20].double ?? 0, updatedAt: r[21].double ?? 0,
+                       warnings: r.count > 22 ? r[22].string : nil)
         }
 
         /// The row of a path.
@@ -272,20 +279,20 @@ public final class Ledger: @unchecked Sendable {
                 SQLValue(f.seriesInstanceUID), SQLValue(f.studyInstanceUID), .text(f.state.rawValue), SQLValue(f.batchId),
                 SQLValue(f.s3Key), SQLValue(f.uploadId), SQLValue(f.jobId), SQLValue(f.imageSetId), SQLValue(f.lastError),
                 SQLValue(f.errorKind?.rawValue), .int(f.attempts), f.retryAfter.map { .real($0) } ?? .null, .int(f.disposed ? 1 : 0),
-                .real(f.firstSeen), .real(Date().timeIntervalSince1970),
+                .real(f.firstSeen), .real(Date().timeIntervalSince1970), SQLValue(f.warnings),
             ]
             if f.id > 0 {
                 try db.query("""
                     UPDATE files SET path=?, relative_path=?, size=?, mtime_ns=?, checksum=?, sop_instance_uid=?, series_instance_uid=?,
                       study_instance_uid=?, state=?, batch_id=?, s3_key=?, upload_id=?, job_id=?, image_set_id=?, last_error=?,
-                      error_kind=?, attempts=?, retry_after=?, disposed=?, first_seen=?, updated_at=? WHERE id=?
+                      error_kind=?, attempts=?, retry_after=?, disposed=?, first_seen=?, updated_at=?, warnings=? WHERE id=?
                     """, values + [.int(f.id)])
                 return f.id
             }
             try db.query("""
                 INSERT INTO files(path, relative_path, size, mtime_ns, checksum, sop_instance_uid, series_instance_uid,
                   study_instance_uid, state, batch_id, s3_key, upload_id, job_id, image_set_id, last_error, error_kind, attempts,
-                  retry_after, disposed, first_seen, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                  retry_after, disposed, first_seen, updated_at, warnings) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                 """, values)
             return db.lastInsertRowID
         }

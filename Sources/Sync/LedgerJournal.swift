@@ -1,3 +1,4 @@
+import DICOMweb
 import Foundation
 import ImportPipeline
 import Uploader
@@ -154,9 +155,10 @@ final class LedgerJournal: ImportJournal, @unchecked Sendable {
             let outcomes = manifest?.outcomes ?? [:]
             for var f in try t.files(batch: batch.id) where f.state == .importing {
                 switch manifest == nil ? nil : outcomes[f.s3Key ?? ""] ?? .missing {
-                case .imported(let imageSetId, _, _):
+                case .imported(let imageSetId, _, let warnings):
                     f.state = .imported
                     f.imageSetId = imageSetId
+                    f.warnings = warnings.isEmpty ? nil : warnings.joined(separator: "\n")
                     f.lastError = nil
                     f.errorKind = nil
                     settled.imported += 1
@@ -182,6 +184,52 @@ final class LedgerJournal: ImportJournal, @unchecked Sendable {
         }
         count { s in
             s.jobsEnded += 1
+            s.imported += settled.imported
+            s.rejected += settled.rejected
+            s.failed += settled.failed
+            s.problems += settled.problems
+        }
+    }
+
+    // MARK: STOW-RS
+
+    /// Records what one STOW-RS answer said, in one transaction: stored (with its warning),
+    /// refused for its data (rejected until the file changes), or failed / unconfirmed
+    /// (sent again after the backoff). A file not recorded here — the run was killed before
+    /// the answer was written — is still `validated`, and the next run sends it again.
+    func stored(_ outcomes: [(StoreItem, StoreOutcome)]) async throws {
+        let now = Date().timeIntervalSince1970
+        var settled = SyncSummary()
+        try ledger.transaction { t in
+            for (item, outcome) in outcomes {
+                guard var row = try t.file(path: item.path), row.state == .validated || row.state == .uploaded,
+                      row.sopInstanceUID == item.sopInstanceUID else { continue }
+                let s = StowDelivery.settle(outcome)
+                row.batchId = nil
+                row.jobId = nil
+                if s.stored {
+                    row.state = .imported
+                    row.imageSetId = nil
+                    row.warnings = s.warnings.isEmpty ? nil : s.warnings.joined(separator: "\n")
+                    row.lastError = nil
+                    row.errorKind = nil
+                    settled.imported += 1
+                } else if s.kind == .customer {
+                    row.state = .rejected
+                    row.errorKind = .customer
+                    row.lastError = s.reason
+                    row.attempts += 1
+                    settled.rejected += 1
+                    settled.problems.append("\(row.path): rejected: \(s.reason ?? "")")
+                } else {
+                    Self.fail(&row, s.reason ?? "STOW-RS failed", retryBase: retryBase, now: now)
+                    settled.failed += 1
+                    settled.problems.append("\(row.path): failed: \(s.reason ?? "")")
+                }
+                try t.save(row)
+            }
+        }
+        count { s in
             s.imported += settled.imported
             s.rejected += settled.rejected
             s.failed += settled.failed

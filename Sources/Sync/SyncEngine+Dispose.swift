@@ -12,7 +12,13 @@ extension SyncEngine {
     /// image set's metadata against the CRC-32 of the locally decoded frame. Nil when they
     /// match, else why not.
     func verify(_ f: LedgerFile) async -> String? {
-        guard let setId = f.imageSetId, let sop = f.sopInstanceUID else { return "no image set recorded" }
+        guard let sop = f.sopInstanceUID else { return "no SOP Instance UID recorded" }
+        var imageSet = f.imageSetId
+        if imageSet == nil, let study = f.studyInstanceUID {
+            // Stored by STOW-RS: its answer names no image set; the data store's index does.
+            imageSet = try? await pipeline.existingInstances(studies: [study])[sop]
+        }
+        guard let setId = imageSet else { return "no image set holds SOP Instance \(sop)" }
         let verifier = FrameVerifier(client: pipeline.healthImaging, datastoreId: destination.datastoreId)
         do {
             let stored = try await verifier.storedInstances(imageSetId: setId)[sop]

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import DICOMCore
+import DICOMweb
 import Foundation
 import ImportPipeline
 import Uploader
@@ -22,10 +23,15 @@ public struct SyncEngine: Sendable {
     public let log: @Sendable (String) -> Void
     /// Set by SIGTERM/SIGINT: no new file or job is begun; the ledger stays consistent.
     public let stop: StopFlag
+    /// When set, validated files go by STOW-RS instead of import jobs (jobs a run through S3
+    /// started before are still followed to their end).
+    public let stow: StowDelivery?
 
-    public init(ledger: Ledger, pipeline: ImportPipeline, settings: SyncSettings, stop: StopFlag, log: @escaping @Sendable (String) -> Void) {
+    public init(ledger: Ledger, pipeline: ImportPipeline, stow: StowDelivery? = nil, settings: SyncSettings, stop: StopFlag,
+                log: @escaping @Sendable (String) -> Void) {
         self.ledger = ledger
         self.pipeline = pipeline
+        self.stow = stow
         self.settings = settings
         self.stop = stop
         self.log = log
@@ -58,11 +64,15 @@ public struct SyncEngine: Sendable {
         guard !stop.isSet else { return done() }
         try await validate(&s, journal: journal)
         guard !stop.isSet else { return done() }
-        if plan { try planBatches() }
-        try await upload(journal: journal)
-        try await sweepStaleUploads(&s)
-        guard !stop.isSet else { return done() }
-        try await startJobs(journal: journal)
+        if let stow {
+            if plan { try await send(stow, journal: journal) }
+        } else {
+            if plan { try planBatches() }
+            try await upload(journal: journal)
+            try await sweepStaleUploads(&s)
+            guard !stop.isSet else { return done() }
+            try await startJobs(journal: journal)
+        }
         try await poll(&s, wait: wait, journal: journal)
         try await dispose(&s)
         return done()
@@ -205,6 +215,29 @@ public struct SyncEngine: Sendable {
         }
         return PlannedImportJob(identity: ImportJobIdentity(datastoreId: destination.datastoreId, scope: ledger.ledgerId, number: batch.id),
                                 prefix: batch.prefix, files: files)
+    }
+
+    // MARK: STOW-RS
+
+    /// Sends the validated files (and files of batches whose job never started) with STOW-RS,
+    /// recording each request's answer before the next group is begun; a stop request ends
+    /// the pass between groups of requests.
+    func send(_ stow: StowDelivery, journal: LedgerJournal) async throws {
+        let rows = try ledger.read { t in
+            let open = Set(try t.batches(.open).map(\.id))
+            return try t.files(in: [.validated, .uploaded]).filter { r in r.batchId.map(open.contains) ?? true }
+        }
+        guard !rows.isEmpty else { return }
+        let bytes = rows.reduce(0) { $0 + $1.size }
+        log("stow-rs: \(rows.count) file\(rows.count == 1 ? "" : "s") (\(bytes) bytes) to \(stow.client.baseURL)")
+        let items = rows.map { StoreItem(path: $0.path, size: $0.size, sopInstanceUID: $0.sopInstanceUID ?? "") }
+        let group = max(1, stow.limits.requestsInFlight * stow.limits.maxInstancesPerRequest)
+        var start = 0
+        while start < items.count, !stop.isSet {
+            let slice = Array(items[start..<min(start + group, items.count)])
+            try await stow.client.store(slice, limits: stow.limits) { outcomes in try await journal.stored(outcomes) }
+            start += slice.count
+        }
     }
 
     // MARK: Upload

@@ -11,7 +11,8 @@ struct AHILocal: AsyncParsableCommand {
             Serves the S3 operations an import needs (path-style) and the medical-imaging \
             operations CreateDatastore, GetDatastore, ListDatastores, DeleteDatastore, \
             StartDICOMImportJob, GetDICOMImportJob, ListDICOMImportJobs, SearchImageSets, \
-            GetImageSet, GetImageSetMetadata and GetImageFrame. Every request must be \
+            GetImageSet, GetImageSetMetadata and GetImageFrame, and DICOMweb at \
+            /datastore/{id}/studies… (STOW-RS, WADO-RS, QIDO-RS, signed for medical-imaging). Every request must be \
             SigV4-signed with the configured key pair. Data persists in --data-dir; import \
             jobs interrupted by a stop resume at the next start.
 
@@ -37,7 +38,7 @@ struct AHILocal: AsyncParsableCommand {
     @Option(help: "Secret access key clients sign with.")
     var secretKey = LocalHealthImagingServer.defaultSecretAccessKey
 
-    @Option(help: ArgumentHelp("Inject a fault, for tests: throttle=N (every Nth start/poll answers 429), fail-job=N (the Nth job fails), manifest-delay=SECONDS, job-delay=SECONDS. Repeatable.", valueName: "NAME=VALUE"))
+    @Option(help: ArgumentHelp("Inject a fault, for tests: throttle=N (every Nth start/poll answers 429), fail-job=N (the Nth job fails), manifest-delay=SECONDS, job-delay=SECONDS, stow-fail=UID[+UID…] (STOW-RS fails those SOP Instance UIDs with FailureReason 0110 and stores them not), stow-throttle=N (the first N STOW-RS requests answer 429), stow-unavailable=N (the next N answer 503). Repeatable.", valueName: "NAME=VALUE"))
     var fault: [String] = []
 
     @Option(name: .customLong("request-log"), help: "Append one line per signed request (METHOD target) to this file.")

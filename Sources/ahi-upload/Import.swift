@@ -18,6 +18,14 @@ struct Import: AsyncParsableCommand {
             start is waited out) and followed to its end; its manifests are read and every line \
             mapped back to a local file.
 
+            --via stow-rs sends the files with DICOMweb STOW-RS instead (no bucket, no role, no \
+            job): multipart requests of up to --stow-max-instances instances and \
+            --stow-max-request-mib MiB, --concurrency at a time, streamed from the files; each \
+            instance is reported stored (with HealthImaging's warning code), refused (with the \
+            FailureReason) or unconfirmed (sent once more, then reported failed). \
+            --dicomweb-endpoint-url with --dicomweb-auth basic|none sends to another DICOMweb \
+            server (Orthanc, dcm4chee) without AWS credentials.
+
             Defaults for --datastore, --bucket, --prefix, --role-arn, --region, --profile, \
             --endpoint-url and --s3-endpoint-url come, in this order, from the flag, the \
             environment (AHI_DATASTORE, AHI_BUCKET, AHI_PREFIX, AHI_ROLE_ARN, AHI_REGION, \
@@ -41,6 +49,8 @@ struct Import: AsyncParsableCommand {
     @OptionGroup var service: ServiceOptions
 
     @OptionGroup var destination: DestinationOptions
+
+    @OptionGroup var delivery: DeliveryOptions
 
     @OptionGroup var limits: JobLimitOptions
 
@@ -85,30 +95,45 @@ struct Import: AsyncParsableCommand {
             if interactive { printError("\r\u{1B}[K" + line, terminator: "") } else { printError(line) }
         }
 
-        // Read every file once: parse, validate, UIDs, size, CRC-32C.
+        let via = try delivery.delivery()
+        // Read every file once: parse, validate, UIDs, size, CRC-32C (for S3's checksum).
         progress("validate: walking \(paths.joined(separator: ", "))\(shard.count > 1 ? " (shard \(shard))" : "")")
         let (found, problems) = FileWalker.files(under: paths)
-        let candidates = await ImportCandidate.readAll(found, options: .init(force: force, showPHI: showPHI, checksum: !dryRun, shard: shard))
+        let candidates = await ImportCandidate.readAll(found, options: .init(force: force, showPHI: showPHI,
+                                                                             checksum: !dryRun && via == .s3Import, shard: shard))
         let accepted = candidates.filter(\.isAccepted).count
         progress("validate: \(accepted) files to import, \(candidates.count - accepted + problems.count) skipped")
         if interactive { printError("") }
 
-        let connection = try await service.connect(connections: max(4, limits.concurrency), log: progress)
-        let result: ImportReport = try await connection.use { c in
-            let pipeline = ImportPipeline(healthImaging: c.healthImaging, s3: c.s3, destination: try destination.destination(c, required: !dryRun),
-                                          settings: limits.pipeline, log: progress, interactive: interactive)
-            var settings = Importer.Settings()
-            settings.maxFilesPerJob = max(1, limits.maxFilesPerJob)
-            settings.maxBytesPerJob = max(1, limits.maxBytesPerJob)
-            settings.wait = !noWait
-            settings.dryRun = dryRun
-            settings.cleanup = cleanup
-            settings.skipExisting = skipExisting
-            settings.shard = shard
-            settings.showPHI = showPHI
-            let paths = self.paths
-            return try await Importer(pipeline: pipeline, settings: settings)
-                .run(candidates, unreadable: problems.map { ($0.path, $0.reason) }, relativePath: { Self.relative($0, to: paths) })
+        var settings = Importer.Settings()
+        settings.maxFilesPerJob = max(1, limits.maxFilesPerJob)
+        settings.maxBytesPerJob = max(1, limits.maxBytesPerJob)
+        settings.wait = !noWait
+        settings.dryRun = dryRun
+        settings.cleanup = cleanup
+        settings.skipExisting = skipExisting
+        settings.shard = shard
+        settings.showPHI = showPHI
+        let paths = self.paths
+        let unreadable = problems.map { ($0.path, $0.reason) }
+        let inFlight = max(1, limits.concurrency)
+        let result: ImportReport
+        if delivery.needsNoAWS(via) {
+            // STOW-RS to a DICOMweb server with basic or no authentication: no AWS credentials.
+            let stow = try delivery.stow(nil, inFlight: inFlight, log: progress, debug: service.aws.debugLog)
+            if skipExisting { progress("import: --skip-existing needs HealthImaging's index; every instance is sent") }
+            result = try await Importer(pipeline: nil, stow: stow, settings: settings)
+                .run(candidates, unreadable: unreadable, relativePath: { Self.relative($0, to: paths) })
+        } else {
+            let connection = try await service.connect(connections: max(4, limits.concurrency), log: progress)
+            result = try await connection.use { c in
+                let pipeline = ImportPipeline(healthImaging: c.healthImaging, s3: c.s3,
+                                              destination: try destination.destination(c, required: !dryRun && via == .s3Import),
+                                              settings: limits.pipeline, log: progress, interactive: interactive)
+                let stow = via == .stowRS ? try delivery.stow(c, inFlight: inFlight, log: progress, debug: service.aws.debugLog) : nil
+                return try await Importer(pipeline: pipeline, stow: stow, settings: settings)
+                    .run(candidates, unreadable: unreadable, relativePath: { Self.relative($0, to: paths) })
+            }
         }
         if interactive { printError("") }
         try emit(result)
@@ -156,7 +181,8 @@ struct Import: AsyncParsableCommand {
         let parts: [String] = [FileStatus.imported, .alreadyImported, .failed, .skipped, .notUploaded, .submitted, .planned].compactMap { k in
             c[k.rawValue].map { "\($0) \(k.rawValue)" }
         }
-        var tail = "\(r.jobs.count) job\(r.jobs.count == 1 ? "" : "s"); data store \(r.datastoreId); run \(r.runId)"
+        var tail = r.via == .stowRS ? "STOW-RS to \(r.datastoreId)"
+            : "\(r.jobs.count) job\(r.jobs.count == 1 ? "" : "s"); data store \(r.datastoreId); run \(r.runId)"
         if let shard = r.shard { tail += "; shard \(shard)" }
         if !r.crossFile.isEmpty { tail = "\(r.crossFile.count) cross-file warning\(r.crossFile.count == 1 ? "" : "s"); " + tail }
         print("\(r.files.count) files: \(parts.joined(separator: ", ")); \(tail)")

@@ -20,6 +20,8 @@ struct SyncOptions: ParsableArguments {
     /// Objects go under PREFIX/<ledger-id>/job-NNNNNN/.
     @OptionGroup var destination: DestinationOptions
 
+    @OptionGroup var delivery: DeliveryOptions
+
     @Option(name: .customLong("state-dir"),
             help: "Where the ledger and the lock live (default: $XDG_STATE_HOME/ahi-upload, else ~/.local/state/ahi-upload); one per shard.")
     var stateDir: String?
@@ -71,7 +73,8 @@ struct SyncOptions: ParsableArguments {
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else {
             throw ValidationError("\(folder): not a folder")
         }
-        let destination = try destination.destination(connection)
+        let via = try delivery.delivery()
+        let destination = try destination.destination(connection, required: via == .s3Import)
         let ledger = try Ledger(directory: stateDirectory)
         try ledger.bind(datastore: connection.datastore)
         try ledger.bind(shard: shard)
@@ -89,7 +92,10 @@ struct SyncOptions: ParsableArguments {
         if shard.count > 1 { log("sync: shard \(shard) (studies split by StudyInstanceUID), ledger \(ledger.path)") }
         let pipeline = ImportPipeline(healthImaging: connection.healthImaging, s3: connection.s3, destination: destination,
                                       settings: settings.pipeline, shouldStop: { stop.isSet }, log: log)
-        return SyncEngine(ledger: ledger, pipeline: pipeline, settings: settings, stop: stop, log: log)
+        let stow = via == .stowRS ? try delivery.stow(connection, inFlight: max(1, limits.concurrency), log: log,
+                                                      debug: service.aws.debugLog) : nil
+        if let stow { log("sync: delivering by STOW-RS to \(stow.client.baseURL)") }
+        return SyncEngine(ledger: ledger, pipeline: pipeline, stow: stow, settings: settings, stop: stop, log: log)
     }
 
     /// Connects (``ServiceOptions/connect(connections:log:)``) with room for the uploads.
@@ -170,6 +176,13 @@ struct SyncCommand: AsyncParsableCommand {
             file whose bytes change after import is imported again. Validation errors and \
             HealthImaging's customer errors are not retried until the file changes; server-side \
             failures are retried on later runs with backoff (--retry-base).
+
+            With --via stow-rs, validated files go by DICOMweb STOW-RS instead (no bucket, no \
+            role, no job): validated → imported (or rejected / failed) as each request's answer \
+            is recorded. A run killed between a request and its record leaves those files \
+            validated and the next run sends them again; HealthImaging stores an identical \
+            instance sent again over the one it holds (the image set's version goes up; no new \
+            image set).
 
             An exclusive lock on the state directory keeps overlapping runs apart: a second run \
             waits --lock-timeout seconds, then exits 0 saying why.

@@ -40,6 +40,7 @@ p.add_argument("--ahi-local", required=True)
 p.add_argument("--work", required=True)
 p.add_argument("--trials", type=int, default=20)
 p.add_argument("--seed", type=int, default=int(time.time()))
+p.add_argument("--via", choices=["s3-import", "stow-rs"], default="s3-import")
 args = p.parse_args()
 
 ROOT = "1.2.826.0.1.3680043.10.1234.88"
@@ -99,7 +100,8 @@ def sync_args(extra=()):
     return [args.ahi_upload, "sync", folder, "--datastore", datastore, "--bucket", BUCKET,
             "--role-arn", "arn:aws:iam::123456789012:role/ahi", "--endpoint-url", endpoint, "--s3-endpoint-url", endpoint,
             "--region", "us-east-1", "--state-dir", state, "--multipart-threshold-mib", "5", "--part-size-mib", "5",
-            "--max-files-per-job", "4", "--retry-base", "0", "--settle", "0"] + list(extra)
+            "--max-files-per-job", "4", "--retry-base", "0", "--settle", "0", "--via", args.via,
+            "--stow-max-instances", "4", "--concurrency", "2"] + list(extra)
 
 
 def run_sync(extra=(), timeout=300):
@@ -183,6 +185,18 @@ def puts_per_key():
     return counts
 
 
+# STOW-RS: how many times ahi-local had stored each instance when the ledger first recorded it imported.
+stores_when_confirmed = {}
+
+
+def note_confirmed():
+    """After a trial: remember, for each instance the ledger now records as imported, how often it had been stored."""
+    stored = stored_instances()
+    for r in safe_ledger_rows():
+        if r[1] == "imported" and r[2] not in stores_when_confirmed and stored.get(r[2]):
+            stores_when_confirmed[r[2]] = len(stored[r[2]][0][1])
+
+
 def check_exactly_once(context):
     stored = stored_instances()
     for sop, rel in expected.items():
@@ -190,6 +204,12 @@ def check_exactly_once(context):
         if len(got) != 1:
             fail(f"{context}: {rel} ({sop}) is in {len(got)} image sets, expected 1")
         jobs = got[0][1]
+        if args.via == "stow-rs":
+            # Sent again only while unconfirmed: never once the ledger had recorded it.
+            if sop in stores_when_confirmed and len(jobs) != stores_when_confirmed[sop]:
+                fail(f"{context}: {rel} was sent again after the ledger recorded it stored "
+                     f"({stores_when_confirmed[sop]} stores then, {len(jobs)} now)")
+            continue
         if len(jobs) != 1:
             fail(f"{context}: {rel} was imported {len(jobs)} times (jobs {jobs}), expected once")
     extra = set(stored) - set(expected)
@@ -200,7 +220,7 @@ def check_exactly_once(context):
         r = rows.get(sop)
         if r is None or r[1] != "imported":
             fail(f"{context}: ledger has {rel} as {r[1] if r else 'missing'} ({r[5] if r else ''})")
-        if r[3] != stored[sop][0][0]:
+        if args.via == "s3-import" and r[3] != stored[sop][0][0]:
             fail(f"{context}: ledger says {rel} is in image set {r[3]}, the data store says {stored[sop][0][0]}")
     if open_multipart_uploads():
         fail(f"{context}: multipart uploads left open: {open_multipart_uploads()}")
@@ -236,7 +256,7 @@ def crash():
         with open(log_path, "w") as log:
             proc = subprocess.Popen(sync_args(), env=env, stdout=log, stderr=log)
             start = time.time()
-            if large and trial % 8 == 0:
+            if large and trial % 8 == 0 and args.via == "s3-import":
                 # Aim inside the multipart upload: once the ledger records its upload id, a random moment later.
                 while proc.poll() is None and time.time() - start < 30 and not any(r[4] for r in safe_ledger_rows()):
                     time.sleep(0.01)
@@ -252,6 +272,7 @@ def crash():
                 killed += 1
                 outcome = "SIGKILL"
         counts = ledger_counts() if os.path.exists(os.path.join(state, "ledger.sqlite")) else {}
+        note_confirmed()
         open_now = len(open_multipart_uploads())
         caught_multipart += 1 if open_now else 0
         say(f"trial {trial + 1:2d}: {len(expected):3d} files dropped, killed after {delay:4.2f} s: {outcome}; "
@@ -259,7 +280,22 @@ def crash():
     if killed < args.trials // 2:
         fail(f"only {killed} of {args.trials} runs were killed mid-way: the test did not test much")
     finish("crash")
-    check_exactly_once(f"crash test ({killed} of {args.trials} runs killed, {caught_multipart} during a multipart upload)")
+    check_exactly_once(f"crash test via {args.via} ({killed} of {args.trials} runs killed, {caught_multipart} during a multipart upload)")
+    if args.via == "stow-rs":
+        stored = stored_instances()
+        resent = sum(1 for sop in expected if len(stored[sop][0][1]) > 1)
+        sets = {s for v in stored.values() for s, _ in v}
+        series = {sop.rsplit(".", 1)[0] for sop in expected}
+        if len(sets) != len(series):
+            fail(f"{len(sets)} image sets for {len(series)} series: a re-sent instance made a new image set")
+        say(f"ok: {resent} instances were sent again after a kill before their answer was recorded; "
+            f"{len(sets)} image sets for {len(series)} series")
+        posts = sum(1 for line in open(request_log) if line.startswith("POST ") and "/studies" in line)
+        code, out, _ = run_sync()
+        if code != 0 or sum(1 for line in open(request_log) if line.startswith("POST ") and "/studies" in line) != posts:
+            fail(f"a run with nothing new sent something (exit {code}): {out}")
+        say("ok: a further run sends nothing")
+        return
     parts = sum(1 for line in open(request_log) if line.startswith("PUT ") and "partNumber=" in line)
     large = sum(1 for rel in expected.values() if rel.endswith("LARGE.dcm"))
     say(f"info: {parts} UploadPart requests for {large} large files of 7 parts each ({7 * large} parts)")

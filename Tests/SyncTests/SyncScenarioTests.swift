@@ -32,6 +32,17 @@ func runScenario(_ name: String, extra: [String] = []) async throws -> (status: 
         #expect(r.output.contains("ok: crash test"))
     }
 
+    /// The same with `--via stow-rs`: 20 runs killed at random moments (some between a
+    /// STOW-RS request and the ledger's record of its answer); then every instance is in
+    /// the data store in one image set per series, nothing the ledger had recorded stored
+    /// is sent again, and a further run sends nothing.
+    @Test(.timeLimit(.minutes(10))) func killedStowRunsLeaveEveryInstanceStoredOnce() async throws {
+        let r = try await runScenario("crash", extra: ["--trials", "20", "--via", "stow-rs"])
+        #expect(r.status == 0, "\(r.output.suffix(3000))")
+        #expect(r.output.contains("ok: crash test via stow-rs"))
+        #expect(r.output.contains("ok: a further run sends nothing"))
+    }
+
     /// Two runs started together: one works, the other says why it does not; waiting
     /// runs find nothing to do; no object is uploaded twice.
     @Test(.timeLimit(.minutes(5))) func overlappingRunsNeverUploadTwice() async throws {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DICOMweb
 import Foundation
 import ImportPipeline
 import Uploader
@@ -79,5 +80,52 @@ struct ShardOptions: ParsableArguments {
         do { return try Shard.resolve(flag: shard, count: shardCount, environment: Defaults.current.environment) } catch {
             throw ValidationError(error.description)
         }
+    }
+}
+
+extension Delivery: ExpressibleByArgument {}
+
+/// How files reach the data store (`import`, `sync`, `watch`): import jobs through S3, or STOW-RS.
+struct DeliveryOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("""
+        s3-import: upload to S3, then StartDICOMImportJob (the default). stow-rs: DICOMweb STOW-RS straight to the data \
+        store — no bucket, no role, no job to wait for; each instance's outcome comes back in the answer (or AHI_VIA).
+        """, valueName: "s3-import|stow-rs"))
+    var via: Delivery?
+
+    @OptionGroup var dicomweb: DICOMwebOptions
+
+    @Option(name: .customLong("stow-max-request-mib"),
+            help: "STOW-RS: MiB of instances per request (HealthImaging takes up to 1 GB; a larger instance goes alone).")
+    var stowMaxRequestMiB = 64
+
+    @Option(name: .customLong("stow-max-instances"), help: "STOW-RS: instances per request.")
+    var stowMaxInstances = 100
+
+    /// The delivery chosen (flag, AHI_VIA, config file), s3-import by default.
+    func delivery() throws -> Delivery {
+        if let via { return via }
+        guard let text = Defaults.current.pick(nil, "via") else { return .s3Import }
+        guard let d = Delivery(rawValue: text) else { throw ValidationError("via = \(text): not s3-import or stow-rs") }
+        return d
+    }
+
+    /// STOW-RS request limits, `inFlight` requests at a time.
+    func limits(inFlight: Int) -> StoreLimits {
+        var l = StoreLimits()
+        l.maxRequestBytes = max(1, stowMaxRequestMiB) << 20
+        l.maxInstancesPerRequest = max(1, stowMaxInstances)
+        l.requestsInFlight = max(1, inFlight)
+        return l
+    }
+
+    /// True when nothing of AWS is needed: STOW-RS to a server with basic or no authentication.
+    func needsNoAWS(_ delivery: Delivery) -> Bool { delivery == .stowRS && dicomweb.isUnsigned }
+
+    /// The STOW-RS delivery on `connection` (nil with basic/no authentication).
+    func stow(_ connection: Connection?, inFlight: Int, log: (@Sendable (String) -> Void)?,
+              debug: (@Sendable (String) -> Void)?) throws -> StowDelivery {
+        StowDelivery(client: try dicomweb.client(connection, connections: max(4, inFlight), debug: debug),
+                     limits: limits(inFlight: inFlight), log: log)
     }
 }

@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""STOW-RS benchmark: instances per second storing 1,000 small CT instances into ahi-local
+with `ahi-upload import --via stow-rs` beside dicomweb-client's `store_instances` (same
+batch size, SigV4 through botocore as shared/reference/dicomweb-dimse.md §4.6 shows), and
+`--via stow-rs` beside `--via s3-import` (wall time until every instance is confirmed).
+
+    swift build -c release --product ahi-upload --product ahi-local
+    python3 Scripts/bench/stow_bench.py [--bin .build/release] [--count 1000] [--rounds 3] [--batch 100]
+
+Each measurement is a whole process, as a user times it (the Python client's interpreter
+start and pydicom reads included, like ours' parsing and validation); the tools alternate
+within a round; every run stores into a fresh data store of one ahi-local (data in
+/dev/shm). Peak RSS is the child's ru_maxrss.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import boto3
+import botocore
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "Oracle"))
+from synthetic import ct_instance  # noqa: E402
+
+KEY_ID, SECRET = "AKIAAHILOCAL00000000", "ahi-local-secret-access-key"
+ROOT = "1.2.826.0.1.3680043.10.1234.77"
+
+DICOMWEB_CLIENT = r'''
+import glob, hashlib, sys, botocore.session, pydicom, requests
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from dicomweb_client.api import DICOMwebClient
+from dicomweb_client.session_utils import create_session_from_auth
+
+class MedicalImagingSigV4(requests.auth.AuthBase):
+    def __init__(self, region):
+        self.region, self.creds = region, botocore.session.get_session().get_credentials()
+    def __call__(self, r):
+        body = r.body or b""
+        body = body.encode() if isinstance(body, str) else body
+        keep = {k: v for k, v in r.headers.items() if k.lower() in ("host", "content-type", "accept")}
+        aws = AWSRequest(method=r.method, url=r.url, data=body, headers=keep)
+        aws.headers["x-amz-content-sha256"] = hashlib.sha256(body).hexdigest()
+        SigV4Auth(self.creds.get_frozen_credentials(), "medical-imaging", self.region).add_auth(aws)
+        for k in ("Authorization", "X-Amz-Date", "X-Amz-Security-Token", "x-amz-content-sha256"):
+            if k in aws.headers: r.headers[k] = aws.headers[k]
+        return r
+
+url, folder, batch = sys.argv[1], sys.argv[2], int(sys.argv[3])
+client = DICOMwebClient(url=url, session=create_session_from_auth(MedicalImagingSigV4("us-east-1")), chunk_size=1 << 31)
+paths = sorted(glob.glob(folder + "/**/*.dcm", recursive=True))
+stored = 0
+for i in range(0, len(paths), batch):
+    answer = client.store_instances([pydicom.dcmread(p) for p in paths[i:i + batch]])
+    stored += len(answer.get("00081199", {}).get("Value", []))
+print(stored)
+'''
+
+
+def start_local(data_dir, binary):
+    p = subprocess.Popen([binary, "--port", "0", "--data-dir", data_dir], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        line = p.stdout.readline()
+        if line.startswith("listening on "):
+            return p, int(line.split()[-1])
+    p.kill()
+    sys.exit("ahi-local did not start")
+
+
+def run(cmd, env):
+    start = time.perf_counter()
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = p.communicate()
+    elapsed = time.perf_counter() - start
+    if p.returncode != 0:
+        raise RuntimeError(f"{cmd[:3]} exit {p.returncode}: {err.decode(errors='replace')[-800:]}")
+    return elapsed, out.decode()
+
+
+def rss_run(cmd, env):
+    start = time.perf_counter()
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(p.pid, 0)
+    elapsed = time.perf_counter() - start
+    err = p.stderr.read().decode(errors="replace") if p.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{cmd[:3]} failed: {err[-800:]}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", default=".build/release")
+    ap.add_argument("--count", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--size", type=int, default=128, help="rows = columns of each CT slice")
+    args = ap.parse_args()
+    work = tempfile.mkdtemp(dir="/dev/shm" if os.path.isdir("/dev/shm") else None, prefix="stow-bench-")
+    folder = os.path.join(work, "ct")
+    rng = np.random.default_rng(7)
+    for n in range(args.count):
+        series = 1 + n // 250
+        ds = ct_instance(ROOT, 1, series, n + 1, "BENCH", "Bench^Patient", "BENCH1",
+                         rng.integers(0, 4096, size=args.size * args.size), rows=args.size, cols=args.size)
+        os.makedirs(os.path.join(folder, f"s{series}"), exist_ok=True)
+        ds.save_as(os.path.join(folder, f"s{series}", f"IM{n + 1:05d}.dcm"), enforce_file_format=True)
+    total_bytes = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(folder) for f in fs)
+
+    server, port = start_local(os.path.join(work, "ahi-local"), os.path.join(args.bin, "ahi-local"))
+    endpoint = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY_ID, AWS_SECRET_ACCESS_KEY=SECRET, AWS_REGION="us-east-1",
+               AWS_DEFAULT_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true", AWS_CONFIG_FILE="/nonexistent",
+               AWS_SHARED_CREDENTIALS_FILE="/nonexistent", AWS_DISABLE_HOST_PREFIX_INJECTION="true")
+    for k in list(env):
+        if k.startswith("AHI_"):
+            del env[k]
+    kw = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET)
+    mi = boto3.client("medical-imaging", **kw)
+    s3 = boto3.client("s3", config=botocore.config.Config(s3={"addressing_style": "path"}), **kw)
+    s3.create_bucket(Bucket="bench")
+    script = os.path.join(work, "dicomweb_store.py")
+    open(script, "w").write(DICOMWEB_CLIENT)
+    tool = os.path.join(args.bin, "ahi-upload")
+    counter = [0]
+
+    def datastore():
+        counter[0] += 1
+        return mi.create_datastore(datastoreName=f"bench{counter[0]}", clientToken=f"bench-{time.time()}-{counter[0]}")["datastoreId"]
+
+    def ours_stow():
+        ds = datastore()
+        return rss_run([tool, "import", folder, "--via", "stow-rs", "--datastore", ds, "--endpoint-url", endpoint, "--region",
+                        "us-east-1", "--no-skip-existing", "--stow-max-instances", str(args.batch), "--quiet"], env)
+
+    def ours_s3():
+        ds = datastore()
+        return rss_run([tool, "import", folder, "--via", "s3-import", "--datastore", ds, "--endpoint-url", endpoint,
+                        "--s3-endpoint-url", endpoint, "--bucket", "bench", "--role-arn", "arn:aws:iam::000000000000:role/x",
+                        "--region", "us-east-1", "--no-skip-existing", "--quiet"], env)
+
+    def theirs():
+        ds = datastore()
+        elapsed, out = run([sys.executable, script, f"{endpoint}/datastore/{ds}", folder, str(args.batch)], env)
+        if int(out.strip() or 0) != args.count:
+            raise RuntimeError(f"dicomweb-client stored {out.strip()} of {args.count}")
+        return elapsed, None
+
+    times = {"ahi-upload import --via stow-rs": [], "dicomweb-client store_instances": [], "ahi-upload import --via s3-import": []}
+    rss = {k: [] for k in times}
+    for r in range(args.rounds):
+        for name, fn in [("ahi-upload import --via stow-rs", ours_stow), ("dicomweb-client store_instances", theirs),
+                         ("ahi-upload import --via s3-import", ours_s3)]:
+            t, m = fn()
+            times[name].append(t)
+            if m is not None:
+                rss[name].append(m)
+            print(f"round {r + 1}: {name}: {t:.2f} s", file=sys.stderr)
+    server.kill()
+    print(f"\n{args.count} CT instances of {args.size}x{args.size} (16-bit; {total_bytes / 1e6:.1f} MB), "
+          f"{args.batch} per STOW-RS request, into ahi-local on 127.0.0.1; median of {args.rounds} alternating rounds\n")
+    print("| tool | wall time (s) | instances/s | peak RSS (MB) |")
+    print("|---|---:|---:|---:|")
+    med = {k: statistics.median(v) for k, v in times.items()}
+    for k, v in med.items():
+        peak = f"{max(rss[k]):.0f}" if rss[k] else "-"
+        print(f"| {k} | {v:.2f} | {args.count / v:.0f} | {peak} |")
+    print(f"\nratio dicomweb-client / ahi-upload --via stow-rs: {med['dicomweb-client store_instances'] / med['ahi-upload import --via stow-rs']:.2f}x")
+    print(f"ratio --via s3-import / --via stow-rs (until every instance is confirmed): "
+          f"{med['ahi-upload import --via s3-import'] / med['ahi-upload import --via stow-rs']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
