@@ -70,7 +70,7 @@ if args.scenario == "faults":
 # An invalid file: no SOP Instance UID (HealthImaging cannot store it).
 bad = ct_instance(ROOT, 1, 1, 99, "STOW-1", "Stow^Patient", "STOW1", rng.integers(0, 4096, size=256))
 del bad.SOPInstanceUID
-bad.save_as(os.path.join(folder, "s1", "BAD.dcm"), enforce_file_format=False)
+bad.save_as(os.path.join(folder, "s1", "BAD.dcm"), enforce_file_format=True)
 
 failing = sorted(sent)[:2] if args.scenario == "faults" else []
 faults = []
@@ -97,6 +97,7 @@ env.update({"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_D
 for k in list(env):
     if k.startswith("AHI_"):
         del env[k]
+os.environ.update(env)
 mi = boto3.client("medical-imaging", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=KEY_ID,
                   aws_secret_access_key=SECRET)
 datastore = mi.create_datastore(datastoreName="stow", clientToken=f"stow-{args.scenario}")["datastoreId"]
@@ -115,7 +116,8 @@ def run_import(extra=()):
 def stored_by_image_set():
     """image set id -> (series UID, SOP Instance UIDs), from boto3."""
     out = {}
-    for s in mi.search_image_sets(datastoreId=datastore, searchCriteria={"filters": []}, maxResults=50)["imageSetsMetadataSummaries"]:
+    criteria = {"filters": [{"values": [{"DICOMStudyInstanceUID": f"{ROOT}.1"}], "operator": "EQUAL"}]}
+    for s in mi.search_image_sets(datastoreId=datastore, searchCriteria=criteria, maxResults=50)["imageSetsMetadataSummaries"]:
         body = mi.get_image_set_metadata(datastoreId=datastore, imageSetId=s["imageSetId"])["imageSetMetadataBlob"].read()
         if body[:2] == b"\x1f\x8b":
             body = gzip.decompress(body)
@@ -132,7 +134,7 @@ def stow_posts():
 r, report = run_import(["--stow-max-request-mib", "1"] if args.scenario == "faults" else [])
 by_path = {f["path"]: f for f in report["files"]}
 bad_path = os.path.join(folder, "s1", "BAD.dcm")
-if by_path.get(bad_path, {}).get("status") != "skipped" or "SOP" not in (by_path[bad_path].get("reason") or ""):
+if by_path.get(bad_path, {}).get("status") != "skipped" or "SOPInstanceUID" not in (by_path[bad_path].get("reason") or ""):
     fail(f"the invalid file is not skipped with its reason: {by_path.get(bad_path)}")
 ok(f"the invalid file is skipped: {by_path[bad_path]['reason'][:100]}")
 if report.get("via") != "stow-rs":
