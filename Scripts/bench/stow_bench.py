@@ -9,8 +9,8 @@ batch size, SigV4 through botocore as shared/reference/dicomweb-dimse.md §4.6 s
 
 Each measurement is a whole process, as a user times it (the Python client's interpreter
 start and pydicom reads included, like ours' parsing and validation); the tools alternate
-within a round; every run stores into a fresh data store of one ahi-local (data in
-/dev/shm). Peak RSS is the child's ru_maxrss.
+within a round; every run stores into a fresh ahi-local (data in /dev/shm; started before the
+clock starts). Peak RSS is the child's ru_maxrss.
 """
 import argparse
 import os
@@ -57,7 +57,7 @@ paths = sorted(glob.glob(folder + "/**/*.dcm", recursive=True))
 stored = 0
 for i in range(0, len(paths), batch):
     answer = client.store_instances([pydicom.dcmread(p) for p in paths[i:i + batch]])
-    stored += len(answer.get("00081199", {}).get("Value", []))
+    stored += len(getattr(answer, "ReferencedSOPSequence", []))
 print(stored)
 '''
 
@@ -73,25 +73,17 @@ def start_local(data_dir, binary):
     sys.exit("ahi-local did not start")
 
 
-def run(cmd, env):
+def rss_run(cmd, env):
+    """Wall time, peak RSS (MB), the client's own CPU time (user + system, s) and its standard output."""
     start = time.perf_counter()
     p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = p.communicate()
-    elapsed = time.perf_counter() - start
-    if p.returncode != 0:
-        raise RuntimeError(f"{cmd[:3]} exit {p.returncode}: {err.decode(errors='replace')[-800:]}")
-    return elapsed, out.decode()
-
-
-def rss_run(cmd, env):
-    start = time.perf_counter()
-    p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    out = p.stdout.read()
     _, status, usage = os.wait4(p.pid, 0)
     elapsed = time.perf_counter() - start
     err = p.stderr.read().decode(errors="replace") if p.stderr else ""
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{cmd[:3]} failed: {err[-800:]}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, out.decode()
 
 
 def main():
@@ -113,65 +105,74 @@ def main():
         ds.save_as(os.path.join(folder, f"s{series}", f"IM{n + 1:05d}.dcm"), enforce_file_format=True)
     total_bytes = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(folder) for f in fs)
 
-    server, port = start_local(os.path.join(work, "ahi-local"), os.path.join(args.bin, "ahi-local"))
-    endpoint = f"http://127.0.0.1:{port}"
     env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY_ID, AWS_SECRET_ACCESS_KEY=SECRET, AWS_REGION="us-east-1",
                AWS_DEFAULT_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true", AWS_CONFIG_FILE="/nonexistent",
                AWS_SHARED_CREDENTIALS_FILE="/nonexistent", AWS_DISABLE_HOST_PREFIX_INJECTION="true")
     for k in list(env):
         if k.startswith("AHI_"):
             del env[k]
-    kw = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET)
-    mi = boto3.client("medical-imaging", **kw)
-    s3 = boto3.client("s3", config=botocore.config.Config(s3={"addressing_style": "path"}), **kw)
-    s3.create_bucket(Bucket="bench")
     script = os.path.join(work, "dicomweb_store.py")
     open(script, "w").write(DICOMWEB_CLIENT)
     tool = os.path.join(args.bin, "ahi-upload")
     counter = [0]
+    current = {}
 
     def datastore():
+        """A fresh ahi-local (its data in /dev/shm) with one data store and the bucket: no run pays for another's state."""
+        if "server" in current:
+            current["server"].kill()
+            current["server"].wait()
         counter[0] += 1
-        return mi.create_datastore(datastoreName=f"bench{counter[0]}", clientToken=f"bench-{time.time()}-{counter[0]}")["datastoreId"]
+        server, port = start_local(os.path.join(work, f"ahi-local-{counter[0]}"), os.path.join(args.bin, "ahi-local"))
+        current["server"], current["endpoint"] = server, f"http://127.0.0.1:{port}"
+        kw = dict(endpoint_url=current["endpoint"], region_name="us-east-1", aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET)
+        boto3.client("s3", config=botocore.config.Config(s3={"addressing_style": "path"}), **kw).create_bucket(Bucket="bench")
+        return boto3.client("medical-imaging", **kw).create_datastore(datastoreName="bench", clientToken="bench")["datastoreId"]
 
     def ours_stow():
         ds = datastore()
+        endpoint = current["endpoint"]
         return rss_run([tool, "import", folder, "--via", "stow-rs", "--datastore", ds, "--endpoint-url", endpoint, "--region",
                         "us-east-1", "--no-skip-existing", "--stow-max-instances", str(args.batch), "--quiet"], env)
 
     def ours_s3():
         ds = datastore()
+        endpoint = current["endpoint"]
         return rss_run([tool, "import", folder, "--via", "s3-import", "--datastore", ds, "--endpoint-url", endpoint,
                         "--s3-endpoint-url", endpoint, "--bucket", "bench", "--role-arn", "arn:aws:iam::000000000000:role/x",
                         "--region", "us-east-1", "--no-skip-existing", "--quiet"], env)
 
     def theirs():
         ds = datastore()
-        elapsed, out = run([sys.executable, script, f"{endpoint}/datastore/{ds}", folder, str(args.batch)], env)
-        if int(out.strip() or 0) != args.count:
-            raise RuntimeError(f"dicomweb-client stored {out.strip()} of {args.count}")
-        return elapsed, None
+        endpoint = current["endpoint"]
+        result = rss_run([sys.executable, script, f"{endpoint}/datastore/{ds}", folder, str(args.batch)], env)
+        if int(result[3].strip() or 0) != args.count:
+            raise RuntimeError(f"dicomweb-client stored {result[3].strip()} of {args.count}")
+        return result
 
     times = {"ahi-upload import --via stow-rs": [], "dicomweb-client store_instances": [], "ahi-upload import --via s3-import": []}
     rss = {k: [] for k in times}
+    cpu = {k: [] for k in times}
     for r in range(args.rounds):
         for name, fn in [("ahi-upload import --via stow-rs", ours_stow), ("dicomweb-client store_instances", theirs),
                          ("ahi-upload import --via s3-import", ours_s3)]:
-            t, m = fn()
+            t, m, c, _ = fn()
             times[name].append(t)
-            if m is not None:
-                rss[name].append(m)
-            print(f"round {r + 1}: {name}: {t:.2f} s", file=sys.stderr)
-    server.kill()
+            rss[name].append(m)
+            cpu[name].append(c)
+            print(f"round {r + 1}: {name}: {t:.2f} s, client CPU {c:.2f} s", file=sys.stderr)
+    current["server"].kill()
     print(f"\n{args.count} CT instances of {args.size}x{args.size} (16-bit; {total_bytes / 1e6:.1f} MB), "
           f"{args.batch} per STOW-RS request, into ahi-local on 127.0.0.1; median of {args.rounds} alternating rounds\n")
-    print("| tool | wall time (s) | instances/s | peak RSS (MB) |")
-    print("|---|---:|---:|---:|")
+    print("| tool | wall time (s) | instances/s | client CPU (s) | peak RSS (MB) |")
+    print("|---|---:|---:|---:|---:|")
     med = {k: statistics.median(v) for k, v in times.items()}
+    med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
     for k, v in med.items():
-        peak = f"{max(rss[k]):.0f}" if rss[k] else "-"
-        print(f"| {k} | {v:.2f} | {args.count / v:.0f} | {peak} |")
+        print(f"| {k} | {v:.2f} | {args.count / v:.0f} | {med_cpu[k]:.2f} | {max(rss[k]):.1f} |")
     print(f"\nratio dicomweb-client / ahi-upload --via stow-rs: {med['dicomweb-client store_instances'] / med['ahi-upload import --via stow-rs']:.2f}x")
+    print(f"ratio of client CPU time, dicomweb-client / ahi-upload --via stow-rs: "
+          f"{med_cpu['dicomweb-client store_instances'] / med_cpu['ahi-upload import --via stow-rs']:.2f}x")
     print(f"ratio --via s3-import / --via stow-rs (until every instance is confirmed): "
           f"{med['ahi-upload import --via s3-import'] / med['ahi-upload import --via stow-rs']:.2f}x")
 

@@ -79,6 +79,28 @@ public enum FrameDecoder {
         let planar = planarOverride ?? px.planar
         var out = [UInt8](repeating: 0, count: n * spp * bps)
         let mask: UInt32 = px.bitsStored >= 32 ? .max : (1 << UInt32(px.bitsStored)) - 1
+        // The common layouts (little endian, interleaved or one sample, 8 or 16 bits) in one pass.
+        if littleEndian, !planar || spp == 1, bps <= 2, px.bitsStored > 0 {
+            let total = n * spp
+            let m = UInt16(truncatingIfNeeded: mask)
+            let sign: UInt16 = px.isSigned && px.bitsStored < bps * 8 ? UInt16(1) << UInt16(px.bitsStored - 1) : 0
+            out.withUnsafeMutableBufferPointer { o in
+                b.withUnsafeBufferPointer { src in
+                    for i in 0..<total {
+                        var v = (bps == 2 ? UInt16(src[2 * i]) | UInt16(src[2 * i + 1]) << 8 : UInt16(src[i])) & m
+                        if v & sign != 0 { v |= ~m }
+                        if bps == 2 {
+                            o[2 * i] = UInt8(truncatingIfNeeded: v)
+                            o[2 * i + 1] = UInt8(truncatingIfNeeded: v >> 8)
+                        } else {
+                            o[i] = UInt8(truncatingIfNeeded: v)
+                        }
+                    }
+                }
+            }
+            return PixelBuffer(width: px.columns, height: px.rows, components: spp, bitsStored: px.bitsStored, isSigned: px.isSigned,
+                               bytesPerSample: bps, bytes: out)
+        }
         for i in 0..<n {
             for c in 0..<spp {
                 let src = (planar ? c * n + i : i * spp + c) * bps

@@ -42,6 +42,30 @@ public struct PixelBuffer: Sendable, Equatable {
 }
 
 extension PixelBuffer {
+    /// The smallest and largest sample of a one-component buffer (sign-extended when
+    /// signed); nil for other buffers or no samples.
+    public func sampleRange() -> (min: Int, max: Int)? {
+        guard components == 1, width > 0, height > 0 else { return nil }
+        let count = width * height
+        guard bytes.count >= count * bytesPerSample else { return nil }
+        var lo = Int.max, hi = Int.min
+        bytes.withUnsafeBufferPointer { b in
+            switch (bytesPerSample, isSigned) {
+            case (1, false): for i in 0..<count { let v = Int(b[i]); lo = Swift.min(lo, v); hi = Swift.max(hi, v) }
+            case (1, true): for i in 0..<count { let v = Int(Int8(bitPattern: b[i])); lo = Swift.min(lo, v); hi = Swift.max(hi, v) }
+            case (2, false):
+                for i in 0..<count { let v = Int(UInt16(b[2 * i]) | UInt16(b[2 * i + 1]) << 8); lo = Swift.min(lo, v); hi = Swift.max(hi, v) }
+            case (2, true):
+                for i in 0..<count {
+                    let v = Int(Int16(bitPattern: UInt16(b[2 * i]) | UInt16(b[2 * i + 1]) << 8)); lo = Swift.min(lo, v); hi = Swift.max(hi, v)
+                }
+            default:
+                for y in 0..<height { for x in 0..<width { let v = sample(x: x, y: y); lo = Swift.min(lo, v); hi = Swift.max(hi, v) } }
+            }
+        }
+        return (lo, hi)
+    }
+
     /// YBR_FULL (PS3.3 C.7.6.3.1.2, ITU-R BT.601 full range) → RGB, for display:
     /// R = Y + 1.402 (Cr − h), G = Y − 0.344136 (Cb − h) − 0.714136 (Cr − h), B = Y + 1.772 (Cb − h),
     /// h half the range, rounded and clamped to the sample range — as pydicom's

@@ -91,8 +91,9 @@ struct ImportRunner: Sendable {
         }
     }
 
-    static func text(_ object: Any) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return "{}" }
+    /// JSON text of `object`; keys sorted (texts compared for conflicts must be canonical) unless `sorted` is false.
+    static func text(_ object: Any, sorted: Bool = true) -> String {
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: sorted ? [.sortedKeys] : []) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
     }
 

@@ -136,7 +136,7 @@ struct InstanceImporter: Sendable {
             return .failed(type: "InternalServerException", message: "Could not keep the instance: \(error)",
                            reason: FailureReason.processingFailure)
         }
-        let instance = HealthImagingStore.Instance(dicom: ImportRunner.text(levels.instance), vrs: levels.vrs,
+        let instance = HealthImagingStore.Instance(dicom: ImportRunner.text(levels.instance, sorted: false), vrs: levels.vrs,
                                                    storedTransferSyntaxUID: stored, frames: frames, part10Id: copyId,
                                                    part10TransferSyntaxUID: file.transferSyntax.uid)
         let (setId, primary, version) = await ahi.addInstance(
@@ -150,12 +150,7 @@ struct InstanceImporter: Sendable {
     /// The Part 10 copy and the instance's DICOM JSON (PixelData without its value; WADO-RS
     /// metadata points at it with a BulkDataURI) under one new id.
     private func keepCopy(of source: Source, file: DICOMFile) async throws -> String {
-        var json = (try? JSONSerialization.jsonObject(with: Data(DICOMJSON.encode(file.dataSet).utf8))) as? [String: Any] ?? [:]
-        if var pixel = json[Tag.pixelData.jsonKey] as? [String: Any] {
-            pixel["InlineBinary"] = nil
-            json[Tag.pixelData.jsonKey] = pixel
-        }
-        let text = Array(ImportRunner.text(json).utf8)
+        let text = Array(DICOMJSON.encode(file.dataSet, withoutValue: [.pixelData]).utf8)
         switch source {
         case .file(let path, _): return try await ahi.keepInstance(copying: path, json: text)
         case .bytes(let bytes, _): return try await ahi.keepInstance(bytes: bytes, json: text)
@@ -209,16 +204,8 @@ struct InstanceImporter: Sendable {
         if let pixels {
             levels.append(.init(width: pixels.width, height: pixels.height, checksum: CRC32.of(pixels.bytes).value))
         }
-        var lo: Int?, hi: Int?
-        if let pixels, pixels.components == 1 {
-            for y in 0..<pixels.height {
-                for x in 0..<pixels.width {
-                    let v = pixels.sample(x: x, y: y)
-                    lo = min(lo ?? v, v)
-                    hi = max(hi ?? v, v)
-                }
-            }
-        }
+        let range = pixels?.sampleRange()
+        let lo = range?.min, hi = range?.max
         // Frames kept as received are copied out of the file only here.
         let bytes = transcoded ?? frame.ranges.flatMap { file.dataSet.storage.copyBytes($0) }
         let id = try await ahi.storeFrame(bytes)

@@ -18,14 +18,23 @@ public enum DICOMJSON {
         return out
     }
 
-    static func write(_ ds: DataSet, into out: inout String) {
+    /// The JSON text of `ds` with the top-level elements in `withoutValue` written with
+    /// their VR only (their value served elsewhere, e.g. PixelData through a BulkDataURI).
+    public static func encode(_ ds: DataSet, withoutValue: Set<Tag>) -> String {
+        var out = ""
+        out.reserveCapacity(4096)
+        write(ds, into: &out, withoutValue: withoutValue)
+        return out
+    }
+
+    static func write(_ ds: DataSet, into out: inout String, withoutValue: Set<Tag> = []) {
         out += "{"
         var first = true
         for e in ds.elements {
             if !first { out += "," }
             first = false
             out += "\"\(e.tag.jsonKey)\":{\"vr\":\"\(e.vr.rawValue)\""
-            writeValue(e, of: ds, into: &out)
+            if !withoutValue.contains(e.tag) { writeValue(e, of: ds, into: &out) }
             out += "}"
         }
         out += "}"
