@@ -3,12 +3,13 @@ import TestSupport
 import Testing
 
 /// Every command says `--output text|json`; every command that talks to HealthImaging takes `--local`.
-@Test(arguments: ["import", "dump", "validate", "upload", "jobs", "job", "verify", "decode", "render", "frame", "sync", "watch", "status"])
+@Test(arguments: ["import", "dump", "validate", "upload", "jobs", "job", "verify", "decode", "render", "frame", "sync", "watch", "status",
+                  "search", "retrieve"])
 func everyCommandHasOutput(command: String) throws {
     let help = try run(toolPath(), [command, "--help"])
     #expect(help.status == 0, "\(help.err)")
     #expect(help.out.contains("--output <output>"), "\(command) --help:\n\(help.out)")
-    let talksToHealthImaging = ["import", "jobs", "job", "verify", "frame", "sync", "watch"].contains(command)
+    let talksToHealthImaging = ["import", "jobs", "job", "verify", "frame", "sync", "watch", "search", "retrieve"].contains(command)
     #expect(help.out.contains("--local ") == talksToHealthImaging, "\(command) --help:\n\(help.out)")
 }
 
