@@ -10,7 +10,7 @@ batch size, SigV4 through botocore as shared/reference/dicomweb-dimse.md §4.6 s
 Each measurement is a whole process, as a user times it (the Python client's interpreter
 start and pydicom reads included, like ours' parsing and validation); the tools alternate
 within a round; every run stores into a fresh ahi-local (data in /dev/shm; started before the
-clock starts). Peak RSS is the child's ru_maxrss.
+clock starts). Peak RSS and client CPU time come from /usr/bin/time.
 """
 import argparse
 import os
@@ -74,16 +74,19 @@ def start_local(data_dir, binary):
 
 
 def rss_run(cmd, env):
-    """Wall time, peak RSS (MB), the client's own CPU time (user + system, s) and its standard output."""
-    start = time.perf_counter()
-    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out = p.stdout.read()
-    _, status, usage = os.wait4(p.pid, 0)
-    elapsed = time.perf_counter() - start
-    err = p.stderr.read().decode(errors="replace") if p.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{cmd[:3]} failed: {err[-800:]}")
-    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, out.decode()
+    """Wall time, peak RSS (MB), the client's own CPU time (user + system, s) and its standard output.
+
+    Peak RSS and CPU come from /usr/bin/time (GNU time), whose small process forks the tool:
+    a child's ru_maxrss starts at its parent's RSS at fork, so this Python process must not be that parent.
+    """
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as t:
+        start = time.perf_counter()
+        p = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "-o", t.name] + cmd, env=env, capture_output=True)
+        elapsed = time.perf_counter() - start
+        if p.returncode != 0:
+            raise RuntimeError(f"{cmd[:3]} failed: {p.stderr.decode(errors='replace')[-800:]}")
+        kb, user, system = t.read().split()[-3:]
+    return elapsed, int(kb) / 1024, float(user) + float(system), p.stdout.decode()
 
 
 def main():

@@ -90,6 +90,8 @@ public actor HealthImagingStore {
 
     let root: URL
     private var state: State
+    /// Instances added since the state was last written (``commit()`` writes only when some are).
+    private var unsaved = 0
 
     /// Opens (or creates) the state under `dataDirectory`.
     public init(dataDirectory: URL) throws {
@@ -106,6 +108,7 @@ public actor HealthImagingStore {
     }
 
     private func save() {
+        unsaved = 0
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .secondsSince1970
         if let data = try? encoder.encode(state) {
@@ -208,11 +211,15 @@ public actor HealthImagingStore {
         record.importedBy = (state.imageSets[index].instances[sopInstanceUID]?.importedBy ?? []) + [jobId]
         state.imageSets[index].instances[sopInstanceUID] = record
         state.imageSets[index].updatedAt = now
+        unsaved += 1
         return (state.imageSets[index].imageSetId, state.imageSets[index].isPrimary, state.imageSets[index].version)
     }
 
-    /// Writes the state after a job's instances were added.
-    func commit() { save() }
+    /// Writes the state after a job's (or a STOW-RS request's) instances were added, unless a
+    /// write since then already holds them (requests answered together share one write).
+    func commit() {
+        if unsaved > 0 { save() }
+    }
 
     func imageSet(_ datastoreId: String, _ id: String) -> ImageSet? {
         state.imageSets.first { $0.datastoreId == datastoreId && $0.imageSetId == id }
