@@ -197,6 +197,13 @@ def note_confirmed():
             stores_when_confirmed[r[2]] = len(stored[r[2]][0][1])
 
 
+def stow_posts():
+    """STOW-RS requests ahi-local has received so far (its request log)."""
+    if not os.path.exists(request_log):
+        return 0
+    return sum(1 for line in open(request_log) if line.startswith("POST ") and "/studies" in line)
+
+
 def check_exactly_once(context):
     stored = stored_instances()
     for sop, rel in expected.items():
@@ -247,18 +254,27 @@ def crash():
     caught_multipart = 0
     for trial in range(args.trials):
         study = 1 + trial // 5
-        for n in range(3):
+        # STOW-RS: 12 per trial, three requests of 4 with two in flight, so a kill can land between them.
+        for n in range(3 if args.via == "s3-import" else 12):
             drop(instance(study, trial, n + 1, seed=trial), f"study-{study}/series-{trial}/IM{n + 1}.dcm")
-        if trial % 4 == 0:  # a 32 MiB instance: multipart, 7 parts of 5 MiB (STOW-RS: 8 MiB)
-            side = 4096 if args.via == "s3-import" else 2048
-            drop(instance(study, trial, 99, rows=side, cols=side, seed=trial), f"study-{study}/series-{trial}/LARGE.dcm")
-        large = trial % 4 == 0
+        # A 32 MiB instance: multipart, 7 parts of 5 MiB (STOW-RS has no parts; its large
+        # instances are stow_scenarios.py's).
+        large = trial % 4 == 0 and args.via == "s3-import"
+        if large:
+            drop(instance(study, trial, 99, rows=4096, cols=4096, seed=trial), f"study-{study}/series-{trial}/LARGE.dcm")
         # A STOW-RS run of a few files takes well under a second.
-        delay = rng.uniform(0.05, 3.0) if args.via == "s3-import" else rng.uniform(0.05, 1.5)
+        delay = rng.uniform(0.05, 3.0) if args.via == "s3-import" else rng.uniform(0.05, 1.0)
         log_path = os.path.join(args.work, f"trial-{trial + 1:02d}.log")
         with open(log_path, "w") as log:
             proc = subprocess.Popen(sync_args(), env=env, stdout=log, stderr=log)
             start = time.time()
+            if args.via == "stow-rs":
+                # Aim between a STOW-RS request and the ledger's record of its answer: once ahi-local
+                # has received this run's first, second or third request, a moment later.
+                posts, nth = stow_posts(), 1 + trial % 3
+                while proc.poll() is None and time.time() - start < 30 and stow_posts() < posts + nth:
+                    time.sleep(0.005)
+                delay = time.time() - start + rng.uniform(0.0, 0.05)
             if large and trial % 8 == 0 and args.via == "s3-import":
                 # Aim inside the multipart upload: once the ledger records its upload id, a random moment later.
                 while proc.poll() is None and time.time() - start < 30 and not any(r[4] for r in safe_ledger_rows()):
@@ -291,11 +307,13 @@ def crash():
         series = {sop.rsplit(".", 1)[0] for sop in expected}
         if len(sets) != len(series):
             fail(f"{len(sets)} image sets for {len(series)} series: a re-sent instance made a new image set")
+        if not stores_when_confirmed:
+            fail("no answer was recorded before a kill: nothing showed that recorded instances are not sent again")
         say(f"ok: {resent} instances were sent again after a kill before their answer was recorded; "
-            f"{len(sets)} image sets for {len(series)} series")
-        posts = sum(1 for line in open(request_log) if line.startswith("POST ") and "/studies" in line)
+            f"{len(stores_when_confirmed)} recorded between kills were never sent again; {len(sets)} image sets for {len(series)} series")
+        posts = stow_posts()
         code, out, _ = run_sync()
-        if code != 0 or sum(1 for line in open(request_log) if line.startswith("POST ") and "/studies" in line) != posts:
+        if code != 0 or stow_posts() != posts:
             fail(f"a run with nothing new sent something (exit {code}): {out}")
         say("ok: a further run sends nothing")
         return
