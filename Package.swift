@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Uploader", targets: ["Uploader"]),
         .library(name: "DICOMweb", targets: ["DICOMweb"]),
         .library(name: "LocalHealthImaging", targets: ["LocalHealthImaging"]),
+        .library(name: "DIMSE", targets: ["DIMSE"]),
         .executable(name: "ahi-upload", targets: ["ahi-upload"]),
         .executable(name: "ahi-local", targets: ["ahi-local"]),
     ],
@@ -69,13 +70,20 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
+        // The DICOM upper layer and DIMSE (C-ECHO, C-STORE; SCP and SCU) on SwiftNIO.
+        .target(name: "DIMSE", dependencies: [
+            "ByteCoding", "DICOMCore", "DICOMweb",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
         .executableTarget(
             name: "ahi-local",
             dependencies: ["LocalHealthImaging", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "ahi-upload",
             dependencies: [
-                "ByteCoding", "DICOMCore", "DICOMweb", "HTJ2K", "Uploader", "ImportPipeline", "LocalHealthImaging", "Sync",
+                "ByteCoding", "DICOMCore", "DICOMweb", "DIMSE", "HTJ2K", "Uploader", "ImportPipeline", "LocalHealthImaging", "Sync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Benchmark: `swift run -c release dicom-bench` (see BENCHMARKS.md).
@@ -84,6 +92,8 @@ let package = Package(
         .executableTarget(name: "htj2k-bench", dependencies: ["HTJ2K"]),
         // Fuzz target (Scripts/fuzz.sh builds it with -sanitize=fuzzer,address); a replayer otherwise.
         .executableTarget(name: "dicom-fuzz", dependencies: ["DICOMCore"]),
+        // The same for the PDU and DIMSE command-set parsers (Scripts/fuzz.sh runs both).
+        .executableTarget(name: "dimse-fuzz", dependencies: ["DIMSE"]),
 
         // Helpers shared by the test targets: paths, running tools, synthetic data sets.
         .target(name: "TestSupport", dependencies: ["ByteCoding", "DICOMCore"], path: "Tests/TestSupport"),
@@ -96,6 +106,9 @@ let package = Package(
         .testTarget(name: "HTJ2KTests", dependencies: ["ByteCoding", "HTJ2K", "DICOMCore", "TestSupport"]),
         .testTarget(name: "LocalHealthImagingTests", dependencies: ["LocalHealthImaging", "DICOMweb", "HTJ2K", "Uploader", "ImportPipeline", "TestSupport"]),
         .testTarget(name: "SyncTests", dependencies: ["Sync", "ImportPipeline", "Uploader", "LocalHealthImaging", "TestSupport"]),
+        .testTarget(name: "DIMSETests", dependencies: [
+            "DIMSE", "DICOMCore", "TestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ], exclude: ["Seeds"]),
         .testTarget(name: "DICOMwebTests", dependencies: ["DICOMweb", "DICOMCore", "TestSupport"]),
         .testTarget(name: "ImportPipelineTests", dependencies: ["ImportPipeline", "DICOMweb", "Uploader", "TestSupport"], exclude: ["Resources"]),
     ],

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Fuzz the parser and validator with libFuzzer + AddressSanitizer.
+# Fuzz the parser and validator with libFuzzer + AddressSanitizer, then (a
+# shorter run) the DIMSE PDU and command-set parsers.
 #
 #   Scripts/fuzz.sh [SECONDS] [RUNS]     (defaults: 60 s, no run limit)
+#   DIMSE_FUZZ_SECONDS=20                (the DIMSE run; 0 skips it)
+#
+# DIMSE seeds and crash inputs live in Tests/DIMSETests/Seeds/ (replayed by
+# the DIMSETests suite).
 #
 # Seeds come from Fixtures/ (and Fixtures/fuzz-regressions/); the working
 # corpus lives in .build-fuzz/corpus. A crashing input is written to
@@ -14,6 +19,11 @@ SECONDS_BUDGET="${1:-60}"
 RUNS="${2:--1}"
 swift build --scratch-path .build-fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING \
   --product dicom-fuzz 2>&1 | grep -v "Cannot export local symbol" | tail -2
+DIMSE_SECONDS="${DIMSE_FUZZ_SECONDS:-20}"
+if [ "$DIMSE_SECONDS" != 0 ]; then
+  swift build --scratch-path .build-fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING \
+    --product dimse-fuzz 2>&1 | grep -v "Cannot export local symbol" | tail -2
+fi
 mkdir -p .build-fuzz/corpus Fixtures/fuzz-regressions
 cp Fixtures/*.dcm .build-fuzz/corpus/
 find Fixtures/fuzz-regressions -type f -name 'crash-*' -exec cp {} .build-fuzz/corpus/ \;
@@ -30,3 +40,21 @@ if [ $status -ne 0 ]; then
   exit 1
 fi
 echo "fuzz: no crash in ${SECONDS_BUDGET}s"
+
+if [ "$DIMSE_SECONDS" != 0 ]; then
+  mkdir -p .build-fuzz/dimse-corpus
+  cp Tests/DIMSETests/Seeds/* .build-fuzz/dimse-corpus/
+  dlog=.build-fuzz/dimse-fuzz.log
+  set +e
+  .build-fuzz/release/dimse-fuzz .build-fuzz/dimse-corpus -max_total_time="$DIMSE_SECONDS" -runs="$RUNS" \
+    -max_len=16384 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+    -artifact_prefix=Tests/DIMSETests/Seeds/ >"$dlog" 2>&1
+  status=$?
+  set -e
+  grep -E "^stat::|^Done|ERROR|SUMMARY" "$dlog" | sed 's/^/dimse-fuzz: /'
+  if [ $status -ne 0 ]; then
+    echo "dimse-fuzz: crash found (exit $status); input saved under Tests/DIMSETests/Seeds/ — see $dlog"
+    exit 1
+  fi
+  echo "dimse-fuzz: no crash in ${DIMSE_SECONDS}s"
+fi

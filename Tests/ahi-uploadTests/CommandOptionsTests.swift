@@ -4,7 +4,7 @@ import Testing
 
 /// Every command says `--output text|json`; every command that talks to HealthImaging takes `--local`.
 @Test(arguments: ["import", "dump", "validate", "upload", "jobs", "job", "verify", "decode", "render", "frame", "sync", "watch", "status",
-                  "search", "retrieve"])
+                  "search", "retrieve", "echo", "send"])
 func everyCommandHasOutput(command: String) throws {
     let help = try run(toolPath(), [command, "--help"])
     #expect(help.status == 0, "\(help.err)")
