@@ -11,10 +11,14 @@ import Glibc
 #endif
 
 /// Options `sync` and `watch` share.
-struct SyncOptions: ParsableArguments {
+/// The folder `sync` and `watch` import.
+struct FolderArgument: ParsableArguments {
     @Argument(help: "The folder a PACS or modality drops files into.")
     var folder: String
+}
 
+/// Everything the sync engine needs but the folder (`sync`, `watch`, `receive`).
+struct SyncOptions: ParsableArguments {
     @OptionGroup var service: ServiceOptions
 
     /// Objects go under PREFIX/<ledger-id>/job-NNNNNN/.
@@ -34,8 +38,8 @@ struct SyncOptions: ParsableArguments {
     @OptionGroup var sharding: ShardOptions
 
     @Option(name: .customLong("on-success"),
-            help: "What to do with a source file once its import is confirmed: keep, move:DIR or delete.")
-    var onSuccess = "keep"
+            help: "What to do with a source file once its import is confirmed: keep, move:DIR or delete (default: keep; receive: delete).")
+    var onSuccess: String?
 
     @Flag(help: "Before --on-success acts, compare every frame's checksum in the data store with the local file's.")
     var verify = false
@@ -58,7 +62,9 @@ struct SyncOptions: ParsableArguments {
     var showPHI = false
 
     func validate() throws {
-        guard OnSuccess(argument: onSuccess) != nil else { throw ValidationError("--on-success must be keep, move:DIR or delete") }
+        if let onSuccess, OnSuccess(argument: onSuccess) == nil {
+            throw ValidationError("--on-success must be keep, move:DIR or delete")
+        }
         guard settle >= 0 else { throw ValidationError("--settle must be 0 or more") }
     }
 
@@ -66,7 +72,8 @@ struct SyncOptions: ParsableArguments {
     var stateDirectory: String { StatusCommand.defaultStateDirectory(stateDir) }
 
     /// Builds the engine (clients, ledger bound to the data store) on a connection.
-    func engine(_ connection: Connection, stop: StopFlag, log: @escaping @Sendable (String) -> Void) throws -> SyncEngine {
+    func engine(folder: String, _ connection: Connection, stop: StopFlag, settle: Double? = nil, defaultOnSuccess: OnSuccess = .keep,
+                log: @escaping @Sendable (String) -> Void) throws -> SyncEngine {
         let shard = try sharding.resolve()
         var isDir: ObjCBool = false
         let root = URL(fileURLWithPath: folder).standardizedFileURL.path
@@ -80,10 +87,10 @@ struct SyncOptions: ParsableArguments {
         try ledger.bind(shard: shard)
         var settings = SyncSettings(folder: root, destination: destination)
         settings.pipeline = limits.pipeline
-        settings.settle = settle
+        settings.settle = settle ?? self.settle
         settings.maxFilesPerJob = max(1, limits.maxFilesPerJob)
         settings.maxBytesPerJob = max(1, limits.maxBytesPerJob)
-        settings.onSuccess = OnSuccess(argument: onSuccess) ?? .keep
+        settings.onSuccess = onSuccess.flatMap { OnSuccess(argument: $0) } ?? defaultOnSuccess
         settings.force = force
         settings.verify = verify
         settings.retryBase = max(0, retryBase)
@@ -191,19 +198,21 @@ struct SyncCommand: AsyncParsableCommand {
             --verify), 2 when files were rejected as invalid; 0 also when another run held the lock.
             """)
 
+    @OptionGroup var folder: FolderArgument
+
     @OptionGroup var options: SyncOptions
 
     @Flag(name: .customLong("no-wait"), help: "Start the jobs and exit; the next run polls them.")
     var noWait = false
 
     func run() async throws {
-        try Paths.require([options.folder], folders: true)
+        try Paths.require([folder.folder], folders: true)
         let signals = SignalStop()
         let log = options.log
         guard let lock = await options.lock(command: "sync") else { return }
         let connection = try await options.connect(log: log)
         try await connection.use { c in
-            let engine = try options.engine(c, stop: signals.stop, log: log)
+            let engine = try options.engine(folder: folder.folder, c, stop: signals.stop, log: log)
             let run = try engine.ledger.transaction { try $0.beginRun("sync") }
             let summary: SyncSummary
             do {
@@ -230,6 +239,8 @@ struct WatchCommand: AsyncParsableCommand {
             with the ledger consistent; the next `sync` or `watch` carries on from there.
             """)
 
+    @OptionGroup var folder: FolderArgument
+
     @OptionGroup var options: SyncOptions
 
     @Option(name: .customLong("quiet-period"), help: "Seconds without new files before the waiting ones are sent as a job.")
@@ -242,16 +253,17 @@ struct WatchCommand: AsyncParsableCommand {
     var polling = false
 
     func run() async throws {
-        try Paths.require([options.folder], folders: true)
-        let root = URL(fileURLWithPath: options.folder).standardizedFileURL.path
+        try Paths.require([folder.folder], folders: true)
+        let root = URL(fileURLWithPath: folder.folder).standardizedFileURL.path
         let watcher = DirectoryWatcher(folder: root, polling: polling)
         let signals = SignalStop(onSignal: { watcher.signal() })
         let log = options.log
         guard let lock = await options.lock(command: "watch") else { return }
         let connection = try await options.connect(log: log)
         defer { withExtendedLifetime(lock) {} }
-        try await connection.use { c in try await watch(try options.engine(c, stop: signals.stop, log: log), root: root, watcher: watcher,
-                                                        signals: signals) }
+        try await connection.use { c in
+            try await watch(try options.engine(folder: root, c, stop: signals.stop, log: log), root: root, watcher: watcher, signals: signals)
+        }
     }
 
     func watch(_ engine: SyncEngine, root: String, watcher: DirectoryWatcher, signals: SignalStop) async throws {
