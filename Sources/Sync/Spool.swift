@@ -49,7 +49,11 @@ public struct Spool: Sendable {
     /// - Throws: `KeepError` for a write, `fsync` or rename that failed (a full disk), or a
     ///   ledger that cannot record it; the partial file is removed.
     public func keep(_ part10: [UInt8], sopInstanceUID: String) throws -> String {
-        let name = Self.fileName(sopInstanceUID: sopInstanceUID)
+        var name = Self.fileName(sopInstanceUID: sopInstanceUID)
+        // The same instance sent again while the first copy waits: kept beside it, never over it.
+        if FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent(name)) {
+            name = (name as NSString).deletingPathExtension + "-" + UUID().uuidString.prefix(8).lowercased() + ".dcm"
+        }
         let path = (directory as NSString).appendingPathComponent(name)
         let temporary = (directory as NSString).appendingPathComponent(".incoming-\(UUID().uuidString)")
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)

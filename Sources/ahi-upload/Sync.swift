@@ -267,9 +267,29 @@ struct WatchCommand: AsyncParsableCommand {
     }
 
     func watch(_ engine: SyncEngine, root: String, watcher: DirectoryWatcher, signals: SignalStop) async throws {
-        let log = options.log
-        let run = try engine.ledger.transaction { try $0.beginRun("watch") }
-        log("watch: \(root) (\(watcher.usesInotify ? "inotify" : "polling every \(Int(pollInterval)) s")), ledger \(engine.ledger.path)")
+        try await WatchLoop(engine: engine, watcher: watcher, signals: signals, quietPeriod: quietPeriod, pollInterval: pollInterval,
+                            settle: options.settle, maxFilesPerJob: options.limits.maxFilesPerJob, output: options.output,
+                            log: options.log, command: "watch").run(describing: "\(root) (\(watcher.usesInotify ? "inotify" : "polling every \(Int(pollInterval)) s"))")
+    }
+}
+
+/// `watch`'s loop (also `receive`'s delivery): a pass whenever the folder changes, jobs
+/// planned once no new file has arrived for the quiet period, until SIGTERM/SIGINT.
+struct WatchLoop {
+    let engine: SyncEngine
+    let watcher: DirectoryWatcher
+    let signals: SignalStop
+    let quietPeriod: Double
+    let pollInterval: Double
+    let settle: Double
+    let maxFilesPerJob: Int
+    let output: OutputOptions
+    let log: @Sendable (String) -> Void
+    let command: String
+
+    func run(describing what: String) async throws {
+        let run = try engine.ledger.transaction { try $0.beginRun(command) }
+        log("\(command): \(what), ledger \(engine.ledger.path)")
         var total = SyncSummary()
         var lastArrival = Date()
         var planNext = false
@@ -280,21 +300,21 @@ struct WatchCommand: AsyncParsableCommand {
             } catch let e as LedgerWriteError {
                 throw e
             } catch {
-                // A service outage must not end the watch: log it and try again later.
-                log("watch: \(error); trying again in \(Int(pollInterval)) s")
+                // A service outage must not end the loop: log it and try again later.
+                log("\(command): \(error); trying again in \(Int(pollInterval)) s")
                 _ = await watcher.wait(timeout: pollInterval)
                 continue
             }
             total.add(s)
             if s.new > 0 { lastArrival = Date() }
-            if s.imported + s.rejected + s.failed > 0 || s.new > 0 { log("watch: \(s.line)") }
+            if s.imported + s.rejected + s.failed > 0 || s.new > 0 { log("\(command): \(s.line)") }
             let state = try engine.ledger.read { t in (try t.files(in: [.seen]).count, try t.files(in: [.validated]).filter { $0.batchId == nil }.count) }
             let quietFor = Date().timeIntervalSince(lastArrival)
-            planNext = state.1 > 0 && (quietFor >= quietPeriod || state.1 >= options.limits.maxFilesPerJob)
+            planNext = state.1 > 0 && (quietFor >= quietPeriod || state.1 >= maxFilesPerJob)
             // Sleep until something changes, or the next thing falls due.
             var timeout = pollInterval
             if s.jobsRunning > 0 { timeout = min(timeout, 2) }
-            if state.0 > 0 { timeout = min(timeout, max(0.5, options.settle / 2)) }
+            if state.0 > 0 { timeout = min(timeout, max(0.5, settle / 2)) }
             if state.1 > 0 && !planNext { timeout = min(timeout, max(0.2, quietPeriod - quietFor)) }
             if planNext { timeout = 0 }
             if timeout > 0 { _ = await watcher.wait(timeout: timeout) }
@@ -302,10 +322,10 @@ struct WatchCommand: AsyncParsableCommand {
         total.interrupted = true
         let outcome = "stopped by \(signals.name ?? "signal")"
         try engine.ledger.transaction { try $0.endRun(run, outcome: outcome, summary: total.line) }
-        if options.output.json {
+        if output.json {
             try printJSON(total)
         } else {
-            print("watch: \(outcome); \(total.line); ledger \(engine.ledger.path)")
+            print("\(command): \(outcome); \(total.line); ledger \(engine.ledger.path)")
         }
     }
 }
@@ -335,6 +355,11 @@ struct StatusCommand: AsyncParsableCommand {
         /// False before the first `sync` or `watch` with this state directory.
         var exists = true
         var counts: [String: Int]
+        /// Every file the ledger knows (for `receive`: every instance acknowledged), delivered
+        /// (imported) and not delivered (failed or rejected).
+        var received: Int
+        var delivered: Int
+        var failed: Int
         var unfinished: Int
         var oldestUnfinished: LedgerFile?
         var lastRun: LedgerRun?
@@ -349,7 +374,7 @@ struct StatusCommand: AsyncParsableCommand {
             // Monitoring calls this before anything ran: say so, and exit 0.
             let empty = Report(ledger: path, exists: false,
                                counts: Dictionary(uniqueKeysWithValues: FileStatus.ledgerStates.map { ($0.rawValue, 0) }),
-                               unfinished: 0, oldestUnfinished: nil, lastRun: nil, problems: [], batchesRunning: [])
+                               received: 0, delivered: 0, failed: 0, unfinished: 0, oldestUnfinished: nil, lastRun: nil, problems: [], batchesRunning: [])
             if output.json { return try printJSON(empty) }
             print("no sync has run yet with the state directory \(dir) (no ledger at \(path)); `ahi-upload sync FOLDER` starts one")
             return
@@ -360,7 +385,8 @@ struct StatusCommand: AsyncParsableCommand {
             let unfinished = try t.files(in: FileStatus.ledgerStates.filter(\.isUnfinished))
             return Report(ledger: ledger.path,
                           counts: Dictionary(uniqueKeysWithValues: FileStatus.ledgerStates.map { ($0.rawValue, counts[$0] ?? 0) }),
-                          unfinished: unfinished.count, oldestUnfinished: unfinished.first, lastRun: try t.runs(limit: 1).first,
+                          received: counts.values.reduce(0, +), delivered: counts[.imported] ?? 0,
+                          failed: (counts[.failed] ?? 0) + (counts[.rejected] ?? 0), unfinished: unfinished.count, oldestUnfinished: unfinished.first, lastRun: try t.runs(limit: 1).first,
                           problems: Array(try t.files(in: [.failed, .rejected]).prefix(limit)), batchesRunning: try t.batches(.started))
         }
         if output.json {
@@ -370,6 +396,7 @@ struct StatusCommand: AsyncParsableCommand {
         func when(_ t: Double) -> String { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: t)) }
         print("ledger     \(report.ledger)")
         print("files      " + FileStatus.ledgerStates.map { "\($0.rawValue) \(report.counts[$0.rawValue] ?? 0)" }.joined(separator: ", "))
+        print("totals     received \(report.received), delivered \(report.delivered), failed \(report.failed), waiting \(report.unfinished)")
         if let o = report.oldestUnfinished {
             print("oldest unfinished  \(o.path): \(o.state.rawValue) since \(when(o.firstSeen))")
         }
