@@ -36,6 +36,14 @@ if ! python3 -c "import dicomweb_client" 2>/dev/null; then
   echo "setup: installing dicomweb-client"
   python3 -m pip install -q "dicomweb-client>=0.59"
 fi
+# pynetdicom (issue 15: a second DIMSE peer) in its own virtual environment: its console
+# scripts (storescu, echoscu, …) would shadow DCMTK's. Tests run it as `VENV/bin/python -m pynetdicom`.
+PYNETDICOM_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/ahi-upload/pynetdicom-venv"
+if ! "$PYNETDICOM_VENV/bin/python" -c "import pynetdicom" 2>/dev/null; then
+  echo "setup: installing pynetdicom in $PYNETDICOM_VENV"
+  python3 -m venv "$PYNETDICOM_VENV"
+  "$PYNETDICOM_VENV/bin/python" -m pip install -q "pydicom>=3.0,<4" "pynetdicom>=3.0"
+fi
 # pydicom's JPEG-LS decoder (CharLS), the oracle for JPEG-LS frames (issue 13: 12-jpegls-ba16-bs8).
 if ! python3 -c "import jpeg_ls" 2>/dev/null; then
   echo "setup: installing pyjpegls"

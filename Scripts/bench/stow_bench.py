@@ -24,32 +24,19 @@ import boto3
 import botocore
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "Oracle"))
+ORACLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "Oracle")
+sys.path.insert(0, ORACLE)
 from synthetic import ct_instance  # noqa: E402
 
 KEY_ID, SECRET = "AKIAAHILOCAL00000000", "ahi-local-secret-access-key"
 ROOT = "1.2.826.0.1.3680043.10.1234.77"
 
 DICOMWEB_CLIENT = r'''
-import glob, hashlib, sys, botocore.session, pydicom, requests
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
+import glob, sys, pydicom
 from dicomweb_client.api import DICOMwebClient
 from dicomweb_client.session_utils import create_session_from_auth
-
-class MedicalImagingSigV4(requests.auth.AuthBase):
-    def __init__(self, region):
-        self.region, self.creds = region, botocore.session.get_session().get_credentials()
-    def __call__(self, r):
-        body = r.body or b""
-        body = body.encode() if isinstance(body, str) else body
-        keep = {k: v for k, v in r.headers.items() if k.lower() in ("host", "content-type", "accept")}
-        aws = AWSRequest(method=r.method, url=r.url, data=body, headers=keep)
-        aws.headers["x-amz-content-sha256"] = hashlib.sha256(body).hexdigest()
-        SigV4Auth(self.creds.get_frozen_credentials(), "medical-imaging", self.region).add_auth(aws)
-        for k in ("Authorization", "X-Amz-Date", "X-Amz-Security-Token", "x-amz-content-sha256"):
-            if k in aws.headers: r.headers[k] = aws.headers[k]
-        return r
+sys.path.insert(0, sys.argv[4])
+from sigv4_auth import MedicalImagingSigV4
 
 url, folder, batch = sys.argv[1], sys.argv[2], int(sys.argv[3])
 client = DICOMwebClient(url=url, session=create_session_from_auth(MedicalImagingSigV4("us-east-1")), chunk_size=1 << 31)
@@ -148,7 +135,7 @@ def main():
     def theirs():
         ds = datastore()
         endpoint = current["endpoint"]
-        result = rss_run([sys.executable, script, f"{endpoint}/datastore/{ds}", folder, str(args.batch)], env)
+        result = rss_run([sys.executable, script, f"{endpoint}/datastore/{ds}", folder, str(args.batch), ORACLE], env)
         if int(result[3].strip() or 0) != args.count:
             raise RuntimeError(f"dicomweb-client stored {result[3].strip()} of {args.count}")
         return result

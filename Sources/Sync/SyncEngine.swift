@@ -114,27 +114,9 @@ public struct SyncEngine: Sendable {
                 present.insert(path)
                 if settings.shard.count > 1, try t.isOtherShard(path: path, size: size, mtimeNs: mtime) { continue }
                 summary.found += 1
-                guard var row = try t.file(path: path) else {
-                    try t.save(LedgerFile(id: 0, path: path, relativePath: relative(path), size: size, mtimeNs: mtime, state: .seen,
-                                          attempts: 0, disposed: false, firstSeen: now, updatedAt: now))
+                if try Self.record(path: path, relativePath: relative(path), size: size, mtimeNs: mtime, now: now, in: t) {
                     summary.new += 1
-                    continue
                 }
-                guard row.size != size || row.mtimeNs != mtime else { continue }
-                // Its job may be reading the old bytes: look again once the job has ended.
-                if row.state == .importing { continue }
-                if row.state == .imported, row.size == size, let old = row.checksum,
-                   ImportCandidate.checksum(path: path) == old {
-                    row.mtimeNs = mtime  // touched, not changed
-                    try t.save(row)
-                    continue
-                }
-                // New bytes: a new life. An unfinished multipart upload of the old bytes is left to the stale sweep.
-                try t.clearParts(file: row.id)
-                row = LedgerFile(id: row.id, path: path, relativePath: relative(path), size: size, mtimeNs: mtime, state: .seen,
-                                 attempts: 0, disposed: false, firstSeen: now, updatedAt: now)
-                try t.save(row)
-                summary.new += 1
             }
             // Unfinished rows whose file is gone: nothing left to import.
             for var gone in try t.files(in: [.seen, .validated, .uploaded, .failed]) where !present.contains(gone.path) && !excluded(gone.path) {
@@ -148,6 +130,33 @@ public struct SyncEngine: Sendable {
             }
         }
         s = summary
+    }
+
+    /// Records one file found (or received) in the folder: a new row, or a new life for a row
+    /// whose size or mtime changed (unless only touched: same content checksum, or its job may
+    /// still be reading it). True when the file is new to the ledger in this form.
+    static func record(path: String, relativePath: String, size: Int, mtimeNs mtime: Int, now: Double,
+                       in t: Ledger.Transaction) throws -> Bool {
+        guard var row = try t.file(path: path) else {
+            try t.save(LedgerFile(id: 0, path: path, relativePath: relativePath, size: size, mtimeNs: mtime, state: .seen,
+                                  attempts: 0, disposed: false, firstSeen: now, updatedAt: now))
+            return true
+        }
+        guard row.size != size || row.mtimeNs != mtime else { return false }
+        // Its job may be reading the old bytes: look again once the job has ended.
+        if row.state == .importing { return false }
+        if row.state == .imported, row.size == size, let old = row.checksum,
+           ImportCandidate.checksum(path: path) == old {
+            row.mtimeNs = mtime  // touched, not changed
+            try t.save(row)
+            return false
+        }
+        // New bytes: a new life. An unfinished multipart upload of the old bytes is left to the stale sweep.
+        try t.clearParts(file: row.id)
+        row = LedgerFile(id: row.id, path: path, relativePath: relativePath, size: size, mtimeNs: mtime, state: .seen,
+                         attempts: 0, disposed: false, firstSeen: now, updatedAt: now)
+        try t.save(row)
+        return true
     }
 
     // MARK: Validate

@@ -11,10 +11,14 @@ import Glibc
 #endif
 
 /// Options `sync` and `watch` share.
-struct SyncOptions: ParsableArguments {
+/// The folder `sync` and `watch` import.
+struct FolderArgument: ParsableArguments {
     @Argument(help: "The folder a PACS or modality drops files into.")
     var folder: String
+}
 
+/// Everything the sync engine needs but the folder (`sync`, `watch`, `receive`).
+struct SyncOptions: ParsableArguments {
     @OptionGroup var service: ServiceOptions
 
     /// Objects go under PREFIX/<ledger-id>/job-NNNNNN/.
@@ -34,8 +38,8 @@ struct SyncOptions: ParsableArguments {
     @OptionGroup var sharding: ShardOptions
 
     @Option(name: .customLong("on-success"),
-            help: "What to do with a source file once its import is confirmed: keep, move:DIR or delete.")
-    var onSuccess = "keep"
+            help: "What to do with a source file once its import is confirmed: keep, move:DIR or delete (default: keep; receive: delete).")
+    var onSuccess: String?
 
     @Flag(help: "Before --on-success acts, compare every frame's checksum in the data store with the local file's.")
     var verify = false
@@ -58,7 +62,9 @@ struct SyncOptions: ParsableArguments {
     var showPHI = false
 
     func validate() throws {
-        guard OnSuccess(argument: onSuccess) != nil else { throw ValidationError("--on-success must be keep, move:DIR or delete") }
+        if let onSuccess, OnSuccess(argument: onSuccess) == nil {
+            throw ValidationError("--on-success must be keep, move:DIR or delete")
+        }
         guard settle >= 0 else { throw ValidationError("--settle must be 0 or more") }
     }
 
@@ -66,7 +72,8 @@ struct SyncOptions: ParsableArguments {
     var stateDirectory: String { StatusCommand.defaultStateDirectory(stateDir) }
 
     /// Builds the engine (clients, ledger bound to the data store) on a connection.
-    func engine(_ connection: Connection, stop: StopFlag, log: @escaping @Sendable (String) -> Void) throws -> SyncEngine {
+    func engine(folder: String, _ connection: Connection, stop: StopFlag, settle: Double? = nil, defaultOnSuccess: OnSuccess = .keep,
+                log: @escaping @Sendable (String) -> Void) throws -> SyncEngine {
         let shard = try sharding.resolve()
         var isDir: ObjCBool = false
         let root = URL(fileURLWithPath: folder).standardizedFileURL.path
@@ -80,10 +87,10 @@ struct SyncOptions: ParsableArguments {
         try ledger.bind(shard: shard)
         var settings = SyncSettings(folder: root, destination: destination)
         settings.pipeline = limits.pipeline
-        settings.settle = settle
+        settings.settle = settle ?? self.settle
         settings.maxFilesPerJob = max(1, limits.maxFilesPerJob)
         settings.maxBytesPerJob = max(1, limits.maxBytesPerJob)
-        settings.onSuccess = OnSuccess(argument: onSuccess) ?? .keep
+        settings.onSuccess = onSuccess.flatMap { OnSuccess(argument: $0) } ?? defaultOnSuccess
         settings.force = force
         settings.verify = verify
         settings.retryBase = max(0, retryBase)
@@ -191,19 +198,21 @@ struct SyncCommand: AsyncParsableCommand {
             --verify), 2 when files were rejected as invalid; 0 also when another run held the lock.
             """)
 
+    @OptionGroup var folder: FolderArgument
+
     @OptionGroup var options: SyncOptions
 
     @Flag(name: .customLong("no-wait"), help: "Start the jobs and exit; the next run polls them.")
     var noWait = false
 
     func run() async throws {
-        try Paths.require([options.folder], folders: true)
+        try Paths.require([folder.folder], folders: true)
         let signals = SignalStop()
         let log = options.log
         guard let lock = await options.lock(command: "sync") else { return }
         let connection = try await options.connect(log: log)
         try await connection.use { c in
-            let engine = try options.engine(c, stop: signals.stop, log: log)
+            let engine = try options.engine(folder: folder.folder, c, stop: signals.stop, log: log)
             let run = try engine.ledger.transaction { try $0.beginRun("sync") }
             let summary: SyncSummary
             do {
@@ -230,6 +239,8 @@ struct WatchCommand: AsyncParsableCommand {
             with the ledger consistent; the next `sync` or `watch` carries on from there.
             """)
 
+    @OptionGroup var folder: FolderArgument
+
     @OptionGroup var options: SyncOptions
 
     @Option(name: .customLong("quiet-period"), help: "Seconds without new files before the waiting ones are sent as a job.")
@@ -242,22 +253,43 @@ struct WatchCommand: AsyncParsableCommand {
     var polling = false
 
     func run() async throws {
-        try Paths.require([options.folder], folders: true)
-        let root = URL(fileURLWithPath: options.folder).standardizedFileURL.path
+        try Paths.require([folder.folder], folders: true)
+        let root = URL(fileURLWithPath: folder.folder).standardizedFileURL.path
         let watcher = DirectoryWatcher(folder: root, polling: polling)
         let signals = SignalStop(onSignal: { watcher.signal() })
         let log = options.log
         guard let lock = await options.lock(command: "watch") else { return }
         let connection = try await options.connect(log: log)
         defer { withExtendedLifetime(lock) {} }
-        try await connection.use { c in try await watch(try options.engine(c, stop: signals.stop, log: log), root: root, watcher: watcher,
-                                                        signals: signals) }
+        try await connection.use { c in
+            try await watch(try options.engine(folder: root, c, stop: signals.stop, log: log), root: root, watcher: watcher, signals: signals)
+        }
     }
 
     func watch(_ engine: SyncEngine, root: String, watcher: DirectoryWatcher, signals: SignalStop) async throws {
-        let log = options.log
-        let run = try engine.ledger.transaction { try $0.beginRun("watch") }
-        log("watch: \(root) (\(watcher.usesInotify ? "inotify" : "polling every \(Int(pollInterval)) s")), ledger \(engine.ledger.path)")
+        try await WatchLoop(engine: engine, watcher: watcher, signals: signals, quietPeriod: quietPeriod, pollInterval: pollInterval,
+                            settle: options.settle, maxFilesPerJob: options.limits.maxFilesPerJob, output: options.output,
+                            log: options.log, command: "watch").run(describing: "\(root) (\(watcher.usesInotify ? "inotify" : "polling every \(Int(pollInterval)) s"))")
+    }
+}
+
+/// `watch`'s loop (also `receive`'s delivery): a pass whenever the folder changes, jobs
+/// planned once no new file has arrived for the quiet period, until SIGTERM/SIGINT.
+struct WatchLoop {
+    let engine: SyncEngine
+    let watcher: DirectoryWatcher
+    let signals: SignalStop
+    let quietPeriod: Double
+    let pollInterval: Double
+    let settle: Double
+    let maxFilesPerJob: Int
+    let output: OutputOptions
+    let log: @Sendable (String) -> Void
+    let command: String
+
+    func run(describing what: String) async throws {
+        let run = try engine.ledger.transaction { try $0.beginRun(command) }
+        log("\(command): \(what), ledger \(engine.ledger.path)")
         var total = SyncSummary()
         var lastArrival = Date()
         var planNext = false
@@ -268,21 +300,21 @@ struct WatchCommand: AsyncParsableCommand {
             } catch let e as LedgerWriteError {
                 throw e
             } catch {
-                // A service outage must not end the watch: log it and try again later.
-                log("watch: \(error); trying again in \(Int(pollInterval)) s")
+                // A service outage must not end the loop: log it and try again later.
+                log("\(command): \(error); trying again in \(Int(pollInterval)) s")
                 _ = await watcher.wait(timeout: pollInterval)
                 continue
             }
             total.add(s)
             if s.new > 0 { lastArrival = Date() }
-            if s.imported + s.rejected + s.failed > 0 || s.new > 0 { log("watch: \(s.line)") }
+            if s.imported + s.rejected + s.failed > 0 || s.new > 0 { log("\(command): \(s.line)") }
             let state = try engine.ledger.read { t in (try t.files(in: [.seen]).count, try t.files(in: [.validated]).filter { $0.batchId == nil }.count) }
             let quietFor = Date().timeIntervalSince(lastArrival)
-            planNext = state.1 > 0 && (quietFor >= quietPeriod || state.1 >= options.limits.maxFilesPerJob)
+            planNext = state.1 > 0 && (quietFor >= quietPeriod || state.1 >= maxFilesPerJob)
             // Sleep until something changes, or the next thing falls due.
             var timeout = pollInterval
             if s.jobsRunning > 0 { timeout = min(timeout, 2) }
-            if state.0 > 0 { timeout = min(timeout, max(0.5, options.settle / 2)) }
+            if state.0 > 0 { timeout = min(timeout, max(0.5, settle / 2)) }
             if state.1 > 0 && !planNext { timeout = min(timeout, max(0.2, quietPeriod - quietFor)) }
             if planNext { timeout = 0 }
             if timeout > 0 { _ = await watcher.wait(timeout: timeout) }
@@ -290,10 +322,10 @@ struct WatchCommand: AsyncParsableCommand {
         total.interrupted = true
         let outcome = "stopped by \(signals.name ?? "signal")"
         try engine.ledger.transaction { try $0.endRun(run, outcome: outcome, summary: total.line) }
-        if options.output.json {
+        if output.json {
             try printJSON(total)
         } else {
-            print("watch: \(outcome); \(total.line); ledger \(engine.ledger.path)")
+            print("\(command): \(outcome); \(total.line); ledger \(engine.ledger.path)")
         }
     }
 }
@@ -323,6 +355,11 @@ struct StatusCommand: AsyncParsableCommand {
         /// False before the first `sync` or `watch` with this state directory.
         var exists = true
         var counts: [String: Int]
+        /// Every file the ledger knows (for `receive`: every instance acknowledged), delivered
+        /// (imported) and not delivered (failed or rejected).
+        var received: Int
+        var delivered: Int
+        var failed: Int
         var unfinished: Int
         var oldestUnfinished: LedgerFile?
         var lastRun: LedgerRun?
@@ -337,7 +374,7 @@ struct StatusCommand: AsyncParsableCommand {
             // Monitoring calls this before anything ran: say so, and exit 0.
             let empty = Report(ledger: path, exists: false,
                                counts: Dictionary(uniqueKeysWithValues: FileStatus.ledgerStates.map { ($0.rawValue, 0) }),
-                               unfinished: 0, oldestUnfinished: nil, lastRun: nil, problems: [], batchesRunning: [])
+                               received: 0, delivered: 0, failed: 0, unfinished: 0, oldestUnfinished: nil, lastRun: nil, problems: [], batchesRunning: [])
             if output.json { return try printJSON(empty) }
             print("no sync has run yet with the state directory \(dir) (no ledger at \(path)); `ahi-upload sync FOLDER` starts one")
             return
@@ -348,7 +385,8 @@ struct StatusCommand: AsyncParsableCommand {
             let unfinished = try t.files(in: FileStatus.ledgerStates.filter(\.isUnfinished))
             return Report(ledger: ledger.path,
                           counts: Dictionary(uniqueKeysWithValues: FileStatus.ledgerStates.map { ($0.rawValue, counts[$0] ?? 0) }),
-                          unfinished: unfinished.count, oldestUnfinished: unfinished.first, lastRun: try t.runs(limit: 1).first,
+                          received: counts.values.reduce(0, +), delivered: counts[.imported] ?? 0,
+                          failed: (counts[.failed] ?? 0) + (counts[.rejected] ?? 0), unfinished: unfinished.count, oldestUnfinished: unfinished.first, lastRun: try t.runs(limit: 1).first,
                           problems: Array(try t.files(in: [.failed, .rejected]).prefix(limit)), batchesRunning: try t.batches(.started))
         }
         if output.json {
@@ -358,6 +396,7 @@ struct StatusCommand: AsyncParsableCommand {
         func when(_ t: Double) -> String { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: t)) }
         print("ledger     \(report.ledger)")
         print("files      " + FileStatus.ledgerStates.map { "\($0.rawValue) \(report.counts[$0.rawValue] ?? 0)" }.joined(separator: ", "))
+        print("totals     received \(report.received), delivered \(report.delivered), failed \(report.failed), waiting \(report.unfinished)")
         if let o = report.oldestUnfinished {
             print("oldest unfinished  \(o.path): \(o.state.rawValue) since \(when(o.firstSeen))")
         }

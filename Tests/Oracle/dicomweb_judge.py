@@ -8,20 +8,20 @@ copies of CT_small). Credentials from the environment; AWS_DISABLE_HOST_PREFIX_I
 Prints `ok: …` lines and `all ok`; exits 1 with the reason on the first mismatch.
 """
 import copy
-import hashlib
+import os
 import sys
 import uuid
 
 import boto3
-import botocore.session
 import numpy as np
 import pydicom
 import requests
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from dicomweb_client.api import DICOMwebClient
 from dicomweb_client.session_utils import create_session_from_auth
 from pydicom.data import get_testdata_file
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sigv4_auth import MedicalImagingSigV4  # noqa: E402
 
 endpoint, fail_uids, files = sys.argv[1], sys.argv[2].split("+"), sys.argv[3:]
 REGION = "us-east-1"
@@ -36,28 +36,7 @@ def ok(msg):
     print(f"ok: {msg}", flush=True)
 
 
-class MedicalImagingSigV4(requests.auth.AuthBase):
-    """dicomweb-dimse.md §4.6: signs the Host actually sent and the exact body."""
-
-    def __init__(self):
-        self.creds = botocore.session.get_session().get_credentials()
-
-    def __call__(self, r):
-        body = r.body or b""
-        body = body.encode() if isinstance(body, str) else body
-        if not isinstance(body, (bytes, bytearray)):
-            raise ValueError("streamed body: raise chunk_size")
-        keep = {k: v for k, v in r.headers.items() if k.lower() in ("host", "content-type", "accept")}
-        aws = AWSRequest(method=r.method, url=r.url, data=body, headers=keep)
-        aws.headers["x-amz-content-sha256"] = hashlib.sha256(body).hexdigest()
-        SigV4Auth(self.creds.get_frozen_credentials(), "medical-imaging", REGION).add_auth(aws)
-        for k in ("Authorization", "X-Amz-Date", "X-Amz-Security-Token", "x-amz-content-sha256"):
-            if k in aws.headers:
-                r.headers[k] = aws.headers[k]
-        return r
-
-
-auth = MedicalImagingSigV4()
+auth = MedicalImagingSigV4(REGION)
 mi = boto3.client("medical-imaging", endpoint_url=endpoint, region_name=REGION)
 datastore = mi.create_datastore(datastoreName="dicomweb-judge", clientToken=str(uuid.uuid4()))["datastoreId"]
 base = f"{endpoint}/datastore/{datastore}"

@@ -76,15 +76,16 @@ public final class BackgroundProcess: @unchecked Sendable {
     }
 
     /// Waits (up to `seconds`) for a line of output starting with `prefix`; returns that line.
+    /// The output is read once more after the deadline: on a loaded machine this task may not
+    /// run for a while (other tests block the cooperative threads), and a line written meanwhile counts.
     public func waitForLine(startingWith prefix: String, seconds: Double = 30) async throws -> String? {
         let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
+        while true {
             let text = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
             if let line = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) { return String(line) }
-            if !process.isRunning { return nil }
+            if !process.isRunning || Date() >= deadline { return nil }
             try await Task.sleep(nanoseconds: 50_000_000)
         }
-        return nil
     }
 
     /// The port of a "listening on PORT" line.
