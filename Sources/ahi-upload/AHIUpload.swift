@@ -17,7 +17,8 @@ struct AHIUpload: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [Import.self, Dump.self, Validate.self, Upload.self, Jobs.self, Job.self, Verify.self, Decode.self, Render.self, FrameCommand.self,
-                      SyncCommand.self, WatchCommand.self, StatusCommand.self, SearchCommand.self, RetrieveCommand.self, EchoCommand.self, SendCommand.self],
+                      SyncCommand.self, WatchCommand.self, StatusCommand.self, SearchCommand.self, RetrieveCommand.self, EchoCommand.self, SendCommand.self,
+                      ReceiveCommand.self],
         defaultSubcommand: Import.self)
 }
 
