@@ -119,7 +119,10 @@ public struct SyncEngine: Sendable {
                 }
             }
             // Unfinished rows whose file is gone: nothing left to import.
-            for var gone in try t.files(in: [.seen, .validated, .uploaded, .failed]) where !present.contains(gone.path) && !excluded(gone.path) {
+            // (Looked at again now: a file written after the listing — `receive` records its files as it
+            // keeps them — is not gone.)
+            for var gone in try t.files(in: [.seen, .validated, .uploaded, .failed])
+            where !present.contains(gone.path) && !excluded(gone.path) && Self.fileStat(gone.path) == nil {
                 gone.state = .rejected
                 gone.batchId = nil
                 gone.errorKind = .customer

@@ -272,9 +272,12 @@ def refuse():
     ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.826.0.1.3680043.10.1234.55.999"
     ds.save_as(path, enforce_file_format=True)
     r = run(["/usr/bin/dcmsend", "-aet", "GOODSCU", "-aec", "AHI", "127.0.0.1", str(port), path])
-    if r.returncode == 0:
-        fail(f"an unknown SOP class was accepted: {(r.stdout + r.stderr)[-500:]}")
-    ok(f"an unknown SOP class gets no accepted presentation context (dcmsend exit {r.returncode})")
+    said = r.stdout + r.stderr
+    if "No Acceptable Presentation Contexts" not in said and "no acceptable presentation context" not in said.lower():
+        fail(f"an unknown SOP class was accepted (dcmsend exit {r.returncode}): {said[-500:]}")
+    if status().get("received", 0) != 0:
+        fail(f"the receiver recorded something: {status()}")
+    ok("an unknown SOP class gets no accepted presentation context (dcmsend: No Acceptable Presentation Contexts); nothing received")
     receiver.send_signal(signal.SIGTERM)
     receiver.wait(timeout=60)
 
@@ -315,14 +318,16 @@ def kill():
     results = os.path.join(args.work, "results.ndjson")
     sender = subprocess.Popen([VENV_PYTHON, script, str(port), results] + files, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     procs.append(sender)
+    import random
+    target = random.Random().randint(50, 250)
     deadline = time.time() + 60
-    while time.time() < deadline and (not os.path.exists(results) or sum(1 for _ in open(results)) < 120):
-        time.sleep(0.01)
+    while time.time() < deadline and (not os.path.exists(results) or sum(1 for _ in open(results)) < target):
+        time.sleep(0.005)
     receiver.kill()  # SIGKILL in the middle of the association
     receiver.wait()
     sender.wait(timeout=60)
     acked = [json.loads(line)["file"] for line in open(results) if json.loads(line)["status"] == 0]
-    if not 100 <= len(acked) < len(files):
+    if not 40 <= len(acked) < len(files):
         fail(f"the kill did not land mid-way: {len(acked)} of {len(files)} acknowledged")
     ok(f"receive killed with SIGKILL after {len(acked)} of {len(files)} instances were acknowledged")
     receiver, port = start_receive()
