@@ -105,15 +105,31 @@ final class RawSocket {
         var out: [UInt8] = []
         let deadline = Date().addingTimeInterval(seconds)
         var buffer = [UInt8](repeating: 0, count: 65536)
-        while Date() < deadline {
+        // Read before looking at the clock: on a loaded machine this task may wake long after the
+        // deadline, and what arrived meanwhile still counts.
+        while true {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n == 0 { return (out, true) }
-            if n > 0 { out += buffer[0..<n] } else {
-                if errno == ECONNRESET { return (out, true) }
-                try? await Task.sleep(for: .milliseconds(20))
+            if n > 0 {
+                out += buffer[0..<n]
+                continue
             }
+            if errno == ECONNRESET { return (out, true) }
+            if Date() >= deadline { return (out, false) }
+            try? await Task.sleep(for: .milliseconds(20))
         }
-        return (out, false)
+    }
+}
+
+/// Reads until `count` whole PDUs arrived (or the connection closed, or `seconds` passed).
+func readPDUs(_ s: RawSocket, count: Int, seconds: Double = 15) async throws -> (pdus: [PDU], closed: Bool) {
+    var bytes: [UInt8] = []
+    let deadline = Date().addingTimeInterval(seconds)
+    while true {
+        let (more, closed) = await s.readUntilClosed(seconds: 0.1)
+        bytes += more
+        let (pdus, _) = try PDUFramer(advertisedMaxPDULength: 1 << 20).split(bytes)
+        if pdus.count >= count || closed || Date() >= deadline { return (pdus, closed) }
     }
 }
 
