@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // System libraries, found through pkg-config (installed by Scripts/setup.sh).
@@ -85,6 +86,7 @@ let package = Package(
             dependencies: [
                 "ByteCoding", "DICOMCore", "DICOMweb", "DIMSE", "HTJ2K", "Uploader", "ImportPipeline", "LocalHealthImaging", "Sync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]),
         // Benchmark: `swift run -c release dicom-bench` (see BENCHMARKS.md).
         .executableTarget(name: "dicom-bench", dependencies: ["DICOMCore"]),

@@ -39,6 +39,9 @@ public final class DICOMServer: Sendable {
         public var maxDataSetSize = 2 << 30
         /// Where log lines go (one per association, one per protocol error); no patient data.
         public var log: (@Sendable (String) -> Void)?
+        /// Called first for every accepted connection, before the DICOM handlers are added: e.g. to
+        /// put a TLS handler (swift-nio-ssl's `NIOSSLServerHandler`) in front of them. Throwing closes it.
+        public var prepareChannel: (@Sendable (any Channel) throws -> Void)?
 
         public init(host: String = "127.0.0.1", port: Int = 11112, aeTitle: String = "AHI") {
             self.host = host
@@ -71,6 +74,7 @@ public final class DICOMServer: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try configuration.prepareChannel?(channel)
                     let handler = AcceptorHandler(configuration: configuration, delegate: delegate, registry: registry)
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(PDUFrameDecoder(framer: framer)), handler,

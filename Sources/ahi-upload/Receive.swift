@@ -2,6 +2,8 @@ import ArgumentParser
 import DIMSE
 import Foundation
 import ImportPipeline
+import NIOCore
+import NIOSSL
 import Sync
 
 struct ReceiveCommand: AsyncParsableCommand {
@@ -50,16 +52,37 @@ struct ReceiveCommand: AsyncParsableCommand {
     @Option(name: .customLong("stop-grace"), help: "Seconds open associations may take to finish after SIGTERM/SIGINT.")
     var stopGrace: Double = 30
 
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate (chain) to accept DICOM over TLS (PS3.15 B.1); with --tls-key.")
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert.")
+    var tlsKey: String?
+
     @OptionGroup var options: SyncOptions
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard (1...16).contains(aeTitle.count) else { throw ValidationError("--ae-title must have 1 to 16 characters") }
         guard maxAssociations > 0 else { throw ValidationError("--max-associations must be at least 1") }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+    }
+
+    /// The TLS server context of --tls-cert/--tls-key (TLS 1.2 or newer; no client certificate asked for).
+    func tlsContext() throws -> NIOSSLContext? {
+        guard let tlsCert, let tlsKey else { return nil }
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(tlsCert).map { NIOSSLCertificateSource.certificate($0) }
+            var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .file(tlsKey))
+            tls.minimumTLSVersion = .tlsv12
+            return try NIOSSLContext(configuration: tls)
+        } catch {
+            throw ValidationError("--tls-cert \(tlsCert) / --tls-key \(tlsKey): \(error)")
+        }
     }
 
     func run() async throws {
         let log = options.log
+        let tls = try tlsContext()
         let spool = spoolDir ?? (options.stateDirectory as NSString).appendingPathComponent("spool")
         try FileManager.default.createDirectory(atPath: spool, withIntermediateDirectories: true)
         let root = URL(fileURLWithPath: spool).standardizedFileURL.path
@@ -79,8 +102,11 @@ struct ReceiveCommand: AsyncParsableCommand {
             config.aeTitle = aeTitle
             config.maxAssociations = maxAssociations
             config.log = log
+            if let tls {
+                config.prepareChannel = { channel in try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
+            }
             let server = try await DICOMServer.start(config, delegate: delegate)
-            printError("receive: listening on \(host):\(server.port) as \(aeTitle)")
+            printError("receive: listening on \(host):\(server.port) as \(aeTitle)\(tls == nil ? "" : " (TLS)")")
             let loop = WatchLoop(engine: engine, watcher: watcher, signals: signals, quietPeriod: quietPeriod, pollInterval: 30, settle: 0,
                                  maxFilesPerJob: options.limits.maxFilesPerJob, output: options.output, log: log, command: "receive")
             do {

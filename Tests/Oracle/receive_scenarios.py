@@ -15,6 +15,8 @@ SCENARIO:
   kill        `kill -9` of `receive` in the middle of a pynetdicom send of 300 instances, then a
               restart: every instance that got success is delivered exactly once.
   concurrent  8 storescu associations at once × 200 instances: every one delivered exactly once.
+  tls         receive with --tls-cert/--tls-key (a self-signed certificate made by openssl): DCMTK
+              echoscu and storescu over TLS (+tla -ic) succeed and deliver; a plain association fails.
 Prints `ok: …` lines; exits 1 with `FAIL: …` on the first broken promise.
 """
 import argparse
@@ -38,7 +40,7 @@ from sigv4_auth import MedicalImagingSigV4  # noqa: E402
 from synthetic import ct_instance  # noqa: E402
 
 p = argparse.ArgumentParser()
-p.add_argument("scenario", choices=["peers", "refuse", "kill", "concurrent"])
+p.add_argument("scenario", choices=["peers", "refuse", "kill", "concurrent", "tls"])
 p.add_argument("--ahi-upload", required=True)
 p.add_argument("--ahi-local", required=True)
 p.add_argument("--work", required=True)
@@ -374,8 +376,33 @@ def concurrent():
     receiver.wait(timeout=60)
 
 
+def tls():
+    key, cert = os.path.join(args.work, "key.pem"), os.path.join(args.work, "cert.pem")
+    r = run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-subj", "/CN=localhost",
+             "-days", "1"])
+    if r.returncode != 0:
+        fail(f"openssl: {r.stderr[-300:]}")
+    receiver, port = start_receive(extra=["--tls-cert", cert, "--tls-key", key])
+    r = run(["/usr/bin/echoscu", "+tla", "-ic", "-aet", "TLSSCU", "-aec", "AHI", "127.0.0.1", str(port)])
+    if r.returncode != 0:
+        fail(f"echoscu over TLS: exit {r.returncode}: {(r.stdout + r.stderr)[-500:]}")
+    r = run(["/usr/bin/echoscu", "-to", "5", "-ta", "5", "-aet", "PLAIN", "-aec", "AHI", "127.0.0.1", str(port)], timeout=60)
+    if r.returncode == 0:
+        fail("a plain (not TLS) association was accepted by a TLS receiver")
+    files = make_cts(os.path.join(args.work, "t"), 10, seed=7)
+    r = run(["/usr/bin/storescu", "+tla", "-ic", "-aet", "TLSSCU", "-aec", "AHI", "+sd", "+r", "127.0.0.1", str(port),
+             os.path.dirname(files[0])])
+    if r.returncode != 0:
+        fail(f"storescu over TLS: exit {r.returncode}: {(r.stdout + r.stderr)[-500:]}")
+    wait_delivered(len(files))
+    check_exactly_once(files, "over TLS")
+    ok("DCMTK echoscu and storescu over TLS succeed; a plain association is refused")
+    receiver.send_signal(signal.SIGTERM)
+    receiver.wait(timeout=60)
+
+
 try:
-    {"peers": peers, "refuse": refuse, "kill": kill, "concurrent": concurrent}[args.scenario]()
+    {"tls": tls, "peers": peers, "refuse": refuse, "kill": kill, "concurrent": concurrent}[args.scenario]()
 finally:
     cleanup()
     shutil.rmtree(os.path.join(args.work, "state", "spool"), ignore_errors=True)

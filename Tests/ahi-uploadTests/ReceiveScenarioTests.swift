@@ -42,6 +42,13 @@ private func runReceiveScenario(_ name: String) async throws -> (status: Int32, 
         #expect(r.output.contains("ok: every acknowledged instance delivered once"))
     }
 
+    /// `--tls-cert/--tls-key`: DCMTK echoscu and storescu over TLS succeed and deliver; plain TCP fails.
+    @Test(.timeLimit(.minutes(5))) func dicomOverTLS() async throws {
+        let r = try await runReceiveScenario("tls")
+        #expect(r.status == 0, "\(r.output.suffix(3000))")
+        #expect(r.output.contains("ok: DCMTK echoscu and storescu over TLS succeed"))
+    }
+
     /// Eight storescu associations at once, 200 instances each: all delivered exactly once.
     @Test(.timeLimit(.minutes(10))) func eightConcurrentAssociations() async throws {
         let r = try await runReceiveScenario("concurrent")
