@@ -72,7 +72,7 @@ struct ReceiveCommand: AsyncParsableCommand {
         guard let tlsCert, let tlsKey else { return nil }
         do {
             let chain = try NIOSSLCertificate.fromPEMFile(tlsCert).map { NIOSSLCertificateSource.certificate($0) }
-            var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .file(tlsKey))
+            var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: tlsKey, format: .pem)))
             tls.minimumTLSVersion = .tlsv12
             return try NIOSSLContext(configuration: tls)
         } catch {
