@@ -122,7 +122,7 @@ final class RawSocket {
 }
 
 /// Reads until `count` whole PDUs arrived (or the connection closed, or `seconds` passed).
-func readPDUs(_ s: RawSocket, count: Int, seconds: Double = 15) async throws -> (pdus: [PDU], closed: Bool) {
+func readPDUs(_ s: RawSocket, count: Int, seconds: Double = 60) async throws -> (pdus: [PDU], closed: Bool) {
     var bytes: [UInt8] = []
     let deadline = Date().addingTimeInterval(seconds)
     while true {

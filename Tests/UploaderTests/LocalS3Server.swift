@@ -46,7 +46,8 @@ extension LocalS3Server {
     /// Waits until the server answers (up to a minute), creating `bucket`.
     func waitUntilReady(bucket: String) async throws {
         let c = try await client()
-        let deadline = Date().addingTimeInterval(60)
+        // `weed mini` starts four servers; on a loaded 2-core machine (the whole suite at once) that can take minutes.
+        let deadline = Date().addingTimeInterval(180)
         while true {
             do {
                 try await c.createBucket(bucket)
