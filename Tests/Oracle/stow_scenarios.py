@@ -16,6 +16,7 @@ SCENARIO:
 Prints `ok: …` lines; exits 1 with `FAIL: …` on the first broken promise.
 """
 import argparse
+import atexit
 import re
 import gzip
 import json
@@ -90,6 +91,7 @@ while time.time() < deadline:
 if port is None:
     server.kill()
     fail("ahi-local did not start")
+atexit.register(server.kill)  # also when a check fails
 endpoint = f"http://127.0.0.1:{port}"
 env = dict(os.environ)
 env.update({"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",

@@ -17,7 +17,9 @@ final class SeaweedServer: LocalS3Server, @unchecked Sendable {
     init() throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("ahi-weed-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("data"), withIntermediateDirectories: true)
-        port = Int.random(in: 20_000...40_000)
+        // weed also binds this port + 10000 and + 10190: all below the kernel's ephemeral range
+        // (32768–60999), so no other test's outgoing connection can hold one of them.
+        port = Int.random(in: 20_000...22_000)
         let config = """
             {"identities":[{"name":"uploader","credentials":[{"accessKey":"\(Self.accessKey)","secretKey":"\(Self.secretKey)"}],
               "actions":["Admin","Read","Write","List","Tagging"]}]}
