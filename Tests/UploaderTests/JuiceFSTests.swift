@@ -24,7 +24,7 @@ final class JuiceFSGateway: LocalS3Server, @unchecked Sendable {
         guard format.status == 0 else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "juicefs format: \(format.err.suffix(500))"])
         }
-        port = Int.random(in: 40_001...50_000)
+        port = Int.random(in: 24_001...26_000)  // below the ephemeral range (32768–60999)
         var env = ProcessInfo.processInfo.environment
         env["MINIO_ROOT_USER"] = Self.accessKey
         env["MINIO_ROOT_PASSWORD"] = Self.secretKey
