@@ -26,9 +26,10 @@ import numpy as np
 
 ORACLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "Oracle")
 sys.path.insert(0, ORACLE)
+import ahi_local_process  # noqa: E402
 from synthetic import ct_instance  # noqa: E402
 
-KEY_ID, SECRET = "AKIAAHILOCAL00000000", "ahi-local-secret-access-key"
+KEY_ID, SECRET = ahi_local_process.KEY_ID, ahi_local_process.SECRET
 ROOT = "1.2.826.0.1.3680043.10.1234.77"
 
 DICOMWEB_CLIENT = r'''
@@ -47,17 +48,6 @@ for i in range(0, len(paths), batch):
     stored += len(getattr(answer, "ReferencedSOPSequence", []))
 print(stored)
 '''
-
-
-def start_local(data_dir, binary):
-    p = subprocess.Popen([binary, "--port", "0", "--data-dir", data_dir], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        line = p.stdout.readline()
-        if line.startswith("listening on "):
-            return p, int(line.split()[-1])
-    p.kill()
-    sys.exit("ahi-local did not start")
 
 
 def rss_run(cmd, env):
@@ -113,8 +103,10 @@ def main():
             current["server"].kill()
             current["server"].wait()
         counter[0] += 1
-        server, port = start_local(os.path.join(work, f"ahi-local-{counter[0]}"), os.path.join(args.bin, "ahi-local"))
-        current["server"], current["endpoint"] = server, f"http://127.0.0.1:{port}"
+        server, endpoint = ahi_local_process.start(os.path.join(args.bin, "ahi-local"), os.path.join(work, f"ahi-local-{counter[0]}"))
+        if server is None:
+            sys.exit("ahi-local did not start")
+        current["server"], current["endpoint"] = server, endpoint
         kw = dict(endpoint_url=current["endpoint"], region_name="us-east-1", aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET)
         boto3.client("s3", config=botocore.config.Config(s3={"addressing_style": "path"}), **kw).create_bucket(Bucket="bench")
         return boto3.client("medical-imaging", **kw).create_datastore(datastoreName="bench", clientToken="bench")["datastoreId"]

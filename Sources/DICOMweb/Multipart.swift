@@ -1,3 +1,4 @@
+import ByteCoding
 import Foundation
 
 /// `multipart/related` bodies (RFC 2046 §5.1.1, RFC 2387) as STOW-RS requests and
@@ -10,7 +11,7 @@ public enum Multipart {
     /// never a fixed one, so it cannot occur inside a part by design.
     public static func makeBoundary() -> String {
         var g = SystemRandomNumberGenerator()
-        return "ahi-" + (0..<18).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &g)) }.joined()
+        return "ahi-" + Hex.encode((0..<18).map { _ in UInt8.random(in: 0...255, using: &g) })
     }
 
     /// What goes before part `index` (0-based): the delimiter (with its leading CRLF after

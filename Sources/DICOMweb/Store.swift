@@ -1,3 +1,4 @@
+import ByteCoding
 import Crypto
 import Foundation
 import NIOCore
@@ -185,30 +186,14 @@ struct StowBody: Sendable {
 
     var length: Int { heads.reduce(0) { $0 + $1.count } + items.reduce(0) { $0 + $1.size } + close.count }
 
-    /// The SHA-256 of the whole body, in hex (a first pass over the files).
+    /// The SHA-256 of the whole body, in hex: a first pass of the same reader that sends it.
     func sha256() throws -> String {
         var hasher = SHA256()
-        for i in items.indices {
-            hasher.update(data: heads[i])
-            try Self.forEachChunk(of: items[i]) { buffer in buffer.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) } }
+        let reader = Reader(body: self)
+        while let chunk = try reader.next() {
+            chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
         }
-        hasher.update(data: close)
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
-    }
-
-    /// Reads `item`'s file in chunks; throws when it is no longer the size it was validated at.
-    static func forEachChunk(of item: StoreItem, _ body: (ByteBuffer) throws -> Void) throws {
-        let file = try FileBytes(path: item.path)
-        guard file.size == item.size else {
-            throw FileBytes.ReadError(path: item.path, reason: "the file is \(file.size) bytes now, \(item.size) when it was read; not sent")
-        }
-        var offset = 0
-        while offset < item.size {
-            let n = min(chunkSize, item.size - offset)
-            try body(try file.read(offset: offset, count: n))
-            offset += n
-        }
-        try file.checkUnchanged()
+        return Hex.encode(hasher.finalize())
     }
 
     /// The body's chunks, produced as they are asked for (one file chunk in memory at a time).

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import DICOMCore
 import Foundation
 
 /// Where `receive` keeps what it has acknowledged: each instance written durably as a
@@ -32,12 +33,11 @@ public struct Spool: Sendable {
         }
     }
 
-    /// A file name for a SOP Instance UID: the UID itself when it is one (digits and dots,
-    /// at most 64 characters), else a hash of it, so no received value can name a path.
+    /// A file name for a SOP Instance UID: the UID itself when it is a valid one (the
+    /// validator's rule: digits and dots, at most 64 characters), else a hash of it, so no
+    /// received value can name a path.
     static func fileName(sopInstanceUID uid: String) -> String {
-        let isUID = !uid.isEmpty && uid.count <= 64 && uid.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E }
-            && !uid.hasPrefix(".")
-        if isUID { return uid + ".dcm" }
+        if !uid.isEmpty, Validator.uidProblem(uid) == nil { return uid + ".dcm" }
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in uid.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         return "instance-" + String(h, radix: 16) + ".dcm"

@@ -35,6 +35,7 @@ from dicomweb_client.api import DICOMwebClient
 from dicomweb_client.session_utils import create_session_from_auth
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ahi_local_process  # noqa: E402
 from dicomweb_oracle import compare_datasets  # noqa: E402
 from sigv4_auth import MedicalImagingSigV4  # noqa: E402
 from synthetic import ct_instance  # noqa: E402
@@ -48,7 +49,6 @@ p.add_argument("--via", choices=["stow-rs", "s3-import"], default="stow-rs")
 args = p.parse_args()
 
 ROOT = "1.2.826.0.1.3680043.10.1234.55"
-KEY_ID, SECRET = "AKIAAHILOCAL00000000", "ahi-local-secret-access-key"
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "..", "..", "Fixtures")
 VENV_PYTHON = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "ahi-upload", "pynetdicom-venv",
@@ -74,36 +74,14 @@ def cleanup():
             pr.kill()
 
 
-def read_port(proc, prefix, seconds=30):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        line = proc.stderr.readline() if prefix.startswith("receive") else proc.stdout.readline()
-        if not line:
-            if proc.poll() is not None:
-                return None
-            continue
-        if line.startswith(prefix):
-            return int(line.strip().rsplit(":", 1)[1].split()[0]) if prefix.startswith("receive") else int(line.split()[-1])
-    return None
-
-
 # ---------------------------------------------------------------- ahi-local and the receiver
 
-local = subprocess.Popen([args.ahi_local, "--port", "0", "--data-dir", os.path.join(args.work, "ahi-local")],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-procs.append(local)
-local_port = read_port(local, "listening on ")
-if local_port is None:
+local, endpoint = ahi_local_process.start(args.ahi_local, os.path.join(args.work, "ahi-local"))
+if local is None:
     cleanup()
     fail("ahi-local did not start")
-endpoint = f"http://127.0.0.1:{local_port}"
-env = dict(os.environ)
-env.update({"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
-            "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-            "AWS_DEFAULT_REGION": "us-east-1"})
-for k in list(env):
-    if k.startswith("AHI_"):
-        del env[k]
+procs.append(local)
+env = ahi_local_process.client_env()
 os.environ.update(env)
 kw = dict(endpoint_url=endpoint, region_name="us-east-1")
 mi = boto3.client("medical-imaging", **kw)

@@ -30,6 +30,7 @@ import numpy as np
 import pydicom
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ahi_local_process  # noqa: E402
 from synthetic import ct_instance  # noqa: E402
 
 p = argparse.ArgumentParser()
@@ -40,7 +41,7 @@ p.add_argument("--work", required=True)
 args = p.parse_args()
 
 ROOT = "1.2.826.0.1.3680043.10.1234.66"
-KEY_ID, SECRET = "AKIAAHILOCAL00000000", "ahi-local-secret-access-key"
+KEY_ID, SECRET = ahi_local_process.KEY_ID, ahi_local_process.SECRET
 
 
 def fail(msg):
@@ -79,27 +80,12 @@ faults = []
 if args.scenario == "faults":
     faults = ["--fault", "stow-fail=" + "+".join(failing), "--fault", "stow-throttle=2", "--fault", "stow-unavailable=1"]
 request_log = os.path.join(args.work, "requests.log")
-server = subprocess.Popen([args.ahi_local, "--port", "0", "--data-dir", os.path.join(args.work, "ahi-local"),
-                           "--request-log", request_log] + faults, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-port = None
-deadline = time.time() + 30
-while time.time() < deadline:
-    line = server.stdout.readline()
-    if line.startswith("listening on "):
-        port = int(line.split()[-1])
-        break
-if port is None:
-    server.kill()
+server, endpoint = ahi_local_process.start(args.ahi_local, os.path.join(args.work, "ahi-local"),
+                                          ["--request-log", request_log] + faults)
+if server is None:
     fail("ahi-local did not start")
 atexit.register(server.kill)  # also when a check fails
-endpoint = f"http://127.0.0.1:{port}"
-env = dict(os.environ)
-env.update({"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
-            "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-            "AWS_DEFAULT_REGION": "us-east-1"})
-for k in list(env):
-    if k.startswith("AHI_"):
-        del env[k]
+env = ahi_local_process.client_env()
 os.environ.update(env)
 mi = boto3.client("medical-imaging", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=KEY_ID,
                   aws_secret_access_key=SECRET)

@@ -31,6 +31,7 @@ import botocore
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ahi_local_process  # noqa: E402
 from synthetic import ct_instance  # noqa: E402
 
 p = argparse.ArgumentParser()
@@ -45,7 +46,6 @@ args = p.parse_args()
 
 ROOT = "1.2.826.0.1.3680043.10.1234.88"
 BUCKET = "sync-bucket"
-KEY_ID, SECRET = "AKIAAHILOCAL00000000", "ahi-local-secret-access-key"
 
 
 def fail(msg):
@@ -63,27 +63,10 @@ os.makedirs(args.work, exist_ok=True)
 local_dir = os.path.join(args.work, "ahi-local")
 request_log = os.path.join(args.work, "requests.log")
 faults = ["--fault", "fail-job=1"] if args.scenario == "after" else []
-server = subprocess.Popen([args.ahi_local, "--port", "0", "--data-dir", local_dir, "--request-log", request_log] + faults,
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-port = None
-deadline = time.time() + 30
-while time.time() < deadline:
-    line = server.stdout.readline()
-    if line.startswith("listening on "):
-        port = int(line.split()[-1])
-        break
-if port is None:
-    server.kill()
+server, endpoint = ahi_local_process.start(args.ahi_local, local_dir, ["--request-log", request_log] + faults)
+if server is None:
     fail("ahi-local did not start")
-endpoint = f"http://127.0.0.1:{port}"
-
-env = dict(os.environ)
-env.update({"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
-            "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-            "AWS_DEFAULT_REGION": "us-east-1"})
-for k in list(env):
-    if k.startswith("AHI_"):
-        del env[k]
+env = ahi_local_process.client_env()
 os.environ.update(env)
 kw = dict(endpoint_url=endpoint, region_name="us-east-1")
 s3 = boto3.client("s3", config=botocore.config.Config(s3={"addressing_style": "path"}), **kw)
