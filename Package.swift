@@ -1,6 +1,12 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// The two commands' release builds are linked as position-dependent executables: the loader
+/// then applies no relocations to the binary (about 120,000 with the Swift runtime linked in
+/// statically by `--static-swift-stdlib`), a millisecond of every command's start.
+/// See BENCHMARKS.md, "The command line against the C tools".
+let fastStart: [LinkerSetting] = [.unsafeFlags(["-Xclang-linker", "-no-pie"], .when(configuration: .release))]
+
 let package = Package(
     name: "ahi-upload",
     platforms: [.macOS(.v13)],
@@ -80,14 +86,16 @@ let package = Package(
         ]),
         .executableTarget(
             name: "ahi-local",
-            dependencies: ["LocalHealthImaging", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["LocalHealthImaging", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            linkerSettings: fastStart),
         .executableTarget(
             name: "ahi-upload",
             dependencies: [
                 "ByteCoding", "DICOMCore", "DICOMweb", "DIMSE", "HTJ2K", "Uploader", "ImportPipeline", "LocalHealthImaging", "Sync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            ]),
+            ],
+            linkerSettings: fastStart),
         // Benchmark: `swift run -c release dicom-bench` (see BENCHMARKS.md).
         .executableTarget(name: "dicom-bench", dependencies: ["DICOMCore"]),
         // HTJ2K decode benchmark: `swift run -c release htj2k-bench` (see BENCHMARKS.md).

@@ -8,13 +8,20 @@ public enum PNGWriter {
     public static func png(_ p: PixelBuffer, window: (center: Double, width: Double)? = nil,
                            rescale: (slope: Double, intercept: Double) = (1, 0)) -> [UInt8] {
         let n = p.width * p.height * p.components
-        var values = [Double](repeating: 0, count: n)
-        var i = 0
-        for y in 0..<p.height {
-            for x in 0..<p.width {
-                for c in 0..<p.components {
-                    values[i] = Double(p.sample(x: x, y: y, component: c)) * rescale.slope + rescale.intercept
-                    i += 1
+        let count = min(n, p.bytes.count / max(p.bytesPerSample, 1))
+        // Samples as integers, sign-extended; one pass, no per-sample Double array.
+        func forEachSample(_ body: (Int, Int) -> Void) {
+            p.bytes.withUnsafeBytes { b in
+                switch (p.bytesPerSample, p.isSigned) {
+                case (1, false): for i in 0..<count { body(i, Int(b[i])) }
+                case (1, true): for i in 0..<count { body(i, Int(Int8(bitPattern: b[i]))) }
+                case (2, false): for i in 0..<count { body(i, Int(UInt16(b[2 * i]) | UInt16(b[2 * i + 1]) << 8)) }
+                case (2, true): for i in 0..<count { body(i, Int(Int16(bitPattern: UInt16(b[2 * i]) | UInt16(b[2 * i + 1]) << 8))) }
+                default:
+                    for i in 0..<count {
+                        let v = UInt32(b[4 * i]) | UInt32(b[4 * i + 1]) << 8 | UInt32(b[4 * i + 2]) << 16 | UInt32(b[4 * i + 3]) << 24
+                        body(i, p.isSigned ? Int(Int32(bitPattern: v)) : Int(v))
+                    }
                 }
             }
         }
@@ -26,19 +33,40 @@ public enum PNGWriter {
             // Colour is shown as stored: the full sample range, not stretched.
             lo = 0
             hi = Double((1 << min(p.bitsStored, 16)) - 1)
+        } else if count > 0 {
+            var smallest = Int.max, largest = Int.min
+            forEachSample { _, v in smallest = Swift.min(smallest, v); largest = Swift.max(largest, v) }
+            let a = Double(smallest) * rescale.slope + rescale.intercept, b = Double(largest) * rescale.slope + rescale.intercept
+            (lo, hi) = (Swift.min(a, b), Swift.max(a, b))
         } else {
-            lo = values.min() ?? 0
-            hi = values.max() ?? 1
+            (lo, hi) = (0, 1)
         }
         let span = max(hi - lo, 1e-9)
+        func grey(_ sample: Int) -> UInt8 {
+            let v = ((Double(sample) * rescale.slope + rescale.intercept) - lo) / span * 255
+            return UInt8(max(0, min(255, v.rounded())))
+        }
+        // Up to 16 bits, every possible sample is mapped once (a table), then each pixel is a lookup.
+        let table: [UInt8]? = p.bytesPerSample <= 2
+            ? (0..<(1 << (8 * p.bytesPerSample))).map { i in
+                grey(p.isSigned ? (i >= 1 << (8 * p.bytesPerSample - 1) ? i - (1 << (8 * p.bytesPerSample)) : i) : i)
+            }
+            : nil
+        var mapped = [UInt8](repeating: 0, count: n)
+        mapped.withUnsafeMutableBufferPointer { m in
+            if let table {
+                let mask = table.count - 1
+                table.withUnsafeBufferPointer { t in forEachSample { i, v in m[i] = t[v & mask] } }
+            } else {
+                forEachSample { i, v in m[i] = grey(v) }
+            }
+        }
+        let rowBytes = p.width * p.components
         var raw: [UInt8] = []
-        raw.reserveCapacity(p.height * (1 + p.width * p.components))
+        raw.reserveCapacity(p.height * (1 + rowBytes))
         for y in 0..<p.height {
             raw.append(0)  // filter: none
-            for k in 0..<(p.width * p.components) {
-                let v = (values[y * p.width * p.components + k] - lo) / span * 255
-                raw.append(UInt8(max(0, min(255, v.rounded()))))
-            }
+            raw.append(contentsOf: mapped[(y * rowBytes)..<((y + 1) * rowBytes)])
         }
         var out: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         func be32(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 0xFF), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }

@@ -1,26 +1,37 @@
 import ArgumentParser
-import Foundation
+import DICOMCore
 import HTJ2K
 
 extension J2KBackend: ExpressibleByArgument {}
 
 struct Decode: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Decode a JPEG 2000 / HTJ2K codestream (or JP2/JPH file) to PGM, PPM or raw samples.",
+        commandName: "decode",
+        abstract: "Decode a DICOM frame, or a JPEG 2000 / HTJ2K codestream, to PGM, PPM or raw samples.",
         discussion: """
+            The input is a DICOM file (--frame N of it, in any transfer syntax the frame \
+            decoder knows: native, deflated, RLE, JPEG baseline/extended/lossless, JPEG-LS, \
+            JPEG 2000, HTJ2K) or a codestream (.j2c, .jph, .jp2, or a frame GetImageFrame \
+            returned). The samples written are the stored values: no rescale, no windowing, \
+            at the data set's Bits Allocated for DICOM input.
+
             PGM (1 component) and PPM (3 components) are written as ojph_expand writes them: \
             a P5/P6 header, then samples big-endian when above 8 bits. .raw is the samples \
             little-endian, interleaved, two's complement when signed (PGM/PPM cannot hold \
-            signed samples). --level N skips N resolution levels (each halves the size).
+            signed samples). --level N skips N resolution levels of a codestream (each \
+            halves the size).
             """)
 
-    @Argument(help: "The codestream (.j2c, .jph, .jp2, or a frame GetImageFrame returned).")
+    @Argument(help: "A DICOM file or a codestream (.j2c, .jph, .jp2).")
     var input: String
 
     @Option(help: "Output file: .pgm, .ppm or .raw.")
     var out: String
 
-    @Option(help: "Resolution levels to skip.")
+    @Option(help: "Frame number of a DICOM file, from 1.")
+    var frame = 1
+
+    @Option(help: "Resolution levels of a codestream to skip.")
     var level = 0
 
     @Option(help: "openjph (HTJ2K) or openjpeg (any JPEG 2000). Default: OpenJPH for HTJ2K, OpenJPEG otherwise.")
@@ -30,42 +41,53 @@ struct Decode: AsyncParsableCommand {
 
     func run() throws {
         try Paths.require([input])
-        let bytes: [UInt8]
-        do { bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: input))) } catch {
-            throw ValidationError("\(input): cannot read: \(error.localizedDescription)")
+        let kind = out.split(separator: ".").last.map { $0.lowercased() } ?? ""
+        guard ["raw", "pgm", "ppm"].contains(kind) else { throw ValidationError("--out must end in .pgm, .ppm or .raw") }
+        let source: PixelInput
+        do { source = try PixelInput(path: input) } catch {
+            printError("\(error)")
+            throw ExitCode(1)
         }
         let pixels: PixelBuffer
-        do { pixels = try J2KDecoder.decode(bytes, backend: backend, skipLevels: level) } catch {
+        do { pixels = try source.decode(frame: frame, level: level, backend: backend) } catch let e as ValidationError {
+            throw e
+        } catch {
             printError("\(input): \(error)")
             throw ExitCode(1)
         }
-        let data: [UInt8]
-        switch (out as NSString).pathExtension.lowercased() {
-        case "raw":
-            data = pixels.bytes
-        case "pgm", "ppm":
+        if kind == "raw" {
+            try OutputFile.write(out, pixels.bytes)
+        } else {
             guard !pixels.isSigned else { throw ValidationError("signed samples cannot go in PGM/PPM; write .raw") }
-            guard pixels.components == (out.lowercased().hasSuffix(".pgm") ? 1 : 3) else {
+            guard pixels.components == (kind == "pgm" ? 1 : 3) else {
                 throw ValidationError("\(pixels.components) components: use .\(pixels.components == 1 ? "pgm" : "ppm")")
             }
-            data = Self.netpbm(pixels)
-        default:
-            throw ValidationError("--out must end in .pgm, .ppm or .raw")
+            guard pixels.bytesPerSample <= 2 else { throw ValidationError("\(pixels.bitsStored)-bit samples cannot go in PGM/PPM; write .raw") }
+            try OutputFile.write(out, Self.netpbmHeader(pixels), Self.netpbmSamples(pixels))
         }
-        try Data(data).write(to: URL(fileURLWithPath: out))
         if output.json {
             return try printJSON(PixelSummary(pixels, out: out))
         }
         print("\(pixels.width)×\(pixels.height), \(pixels.components) component\(pixels.components == 1 ? "" : "s"), \(pixels.bitsStored) bits\(pixels.isSigned ? " signed" : "") → \(out)")
     }
 
-    /// P5/P6 with big-endian samples above 8 bits.
-    static func netpbm(_ p: PixelBuffer) -> [UInt8] {
-        var out = Array("P\(p.components == 1 ? 5 : 6)\n\(p.width) \(p.height)\n\((1 << p.bitsStored) - 1)\n".utf8)
-        if p.bytesPerSample == 1 { return out + p.bytes }
-        out.reserveCapacity(out.count + p.bytes.count)
-        for i in stride(from: 0, to: p.bytes.count, by: 2) { out += [p.bytes[i + 1], p.bytes[i]] }
-        return out
+    /// "P5" (grey) or "P6" (RGB), the size and the largest value (2^BitsStored − 1).
+    static func netpbmHeader(_ p: PixelBuffer) -> [UInt8] {
+        Array("P\(p.components == 1 ? 5 : 6)\n\(p.width) \(p.height)\n\((1 << min(p.bitsStored, 16)) - 1)\n".utf8)
+    }
+
+    /// The samples as Netpbm stores them: as they are at 8 bits, big-endian above.
+    static func netpbmSamples(_ p: PixelBuffer) -> [UInt8] {
+        guard p.bytesPerSample == 2 else { return p.bytes }
+        let count = p.bytes.count & ~1
+        return [UInt8](unsafeUninitializedCapacity: count) { out, written in
+            p.bytes.withUnsafeBytes { src in
+                let words = src.bindMemory(to: UInt16.self)
+                let dst = UnsafeMutableRawBufferPointer(out).bindMemory(to: UInt16.self)
+                for i in 0..<(count / 2) { dst[i] = words[i].byteSwapped }
+            }
+            written = count
+        }
     }
 }
 

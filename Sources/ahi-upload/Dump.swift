@@ -3,6 +3,7 @@ import DICOMCore
 
 struct Dump: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "dump",
         abstract: "Print the elements of DICOM files, like dcmdump, or as DICOM JSON.",
         discussion: """
             Text output follows DCMTK's dcmdump: tag, VR, value, length, value \

@@ -6,6 +6,7 @@ import Uploader
 
 struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "import",
         abstract: "Validate, upload and import a folder of DICOM files into a HealthImaging data store (the default command).",
         discussion: """
             Files with validation errors are skipped and reported (--force imports them anyway); \

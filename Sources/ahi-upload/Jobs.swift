@@ -4,7 +4,7 @@ import ImportPipeline
 import Uploader
 
 struct Jobs: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List a data store's import jobs, newest first.")
+    static let configuration = CommandConfiguration(commandName: "jobs", abstract: "List a data store's import jobs, newest first.")
 
     @OptionGroup var service: ServiceOptions
 
@@ -27,7 +27,7 @@ struct Jobs: AsyncParsableCommand {
 }
 
 struct Job: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show one import job and the summary of its output manifest.")
+    static let configuration = CommandConfiguration(commandName: "job", abstract: "Show one import job and the summary of its output manifest.")
 
     @Argument(help: "The import job id.")
     var jobId: String

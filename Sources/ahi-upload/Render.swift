@@ -16,6 +16,7 @@ struct WindowOption: ExpressibleByArgument {
 
 struct Render: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "render",
         abstract: "Write a DICOM frame or a JPEG 2000 / HTJ2K codestream as an 8-bit PNG.",
         discussion: """
             The window is --window CENTER,WIDTH, else the file's first WindowCenter/WindowWidth \
@@ -38,17 +39,17 @@ struct Render: AsyncParsableCommand {
 
     func run() throws {
         try Paths.require([input])
-        let bytes = [UInt8]((try? Data(contentsOf: URL(fileURLWithPath: input))) ?? Data())
-        guard !bytes.isEmpty else { throw ValidationError("\(input): cannot read") }
+        let source: PixelInput
+        do { source = try PixelInput(path: input) } catch {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
         var pixels: PixelBuffer
         var win = window.map { (center: $0.center, width: $0.width) }
         var rescale = (slope: 1.0, intercept: 0.0)
         do {
-            if bytes.starts(with: [0xFF, 0x4F]) || (bytes.count > 8 && Array(bytes[4..<8]) == Array("jP  ".utf8)) {
-                pixels = try J2KDecoder.decode(bytes)
-            } else {
-                let file = try DICOMFile.read(path: input)
-                pixels = try FrameDecoder.decode(file, frame: try file.frame(number: frame))
+            pixels = try source.decode(frame: frame)
+            if let file = source.file {
                 if let pi = file.dataSet.string(.photometricInterpretation), pi == "YBR_FULL" || pi == "YBR_FULL_422",
                    !file.transferSyntax.isEncapsulated || file.transferSyntax.codec == .rle {
                     pixels = pixels.rgbFromYBRFull()
@@ -65,7 +66,7 @@ struct Render: AsyncParsableCommand {
             printError("\(input): \(error)")
             throw ExitCode(1)
         }
-        try Data(PNGWriter.png(pixels, window: win, rescale: rescale)).write(to: URL(fileURLWithPath: png))
+        try OutputFile.write(png, PNGWriter.png(pixels, window: win, rescale: rescale))
         if output.json { return try printJSON(PixelSummary(pixels, out: png)) }
         print("\(pixels.width)×\(pixels.height) → \(png)")
     }

@@ -5,6 +5,7 @@ import Uploader
 
 struct Upload: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "upload",
         abstract: "Upload the files under a folder to S3 (the S3 half of an import); hidden ones only with --include-hidden.",
         discussion: """
             Keys are the files' paths relative to FOLDER, after the prefix. Small files \

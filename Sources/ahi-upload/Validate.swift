@@ -5,6 +5,7 @@ import ImportPipeline
 
 struct Validate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "validate",
         abstract: "Check DICOM files against the standard and HealthImaging's import rules, before uploading.",
         discussion: """
             Walks folders recursively (following symbolic links, each folder once), \

@@ -6,6 +6,7 @@ import Uploader
 
 struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "verify",
         abstract: "Prove imported pixels came back intact: compare HealthImaging's checksums (and, with --download, its frames) with the source.",
         discussion: """
             With a source FOLDER: for every file, find its instance in the data store (by Study \

@@ -26,19 +26,31 @@ public struct DictionaryEntry: Sendable, Hashable {
         self.vm = vm
         self.keyword = keyword
         self.isRetired = isRetired
-        vr = vrText.count >= 2 ? VR(rawValue: String(vrText.prefix(2))) ?? .UN : .UN
-        isAmbiguousVR = vrText.contains(" or ")
-        let parts = vm.split(separator: "-")
-        let low = Int(parts.first ?? "1") ?? 1
-        if parts.count != 2 {
-            vmRange = (low, low, 1)
-        } else if parts[1] == "n" {
-            vmRange = (low, nil, 1)
-        } else if parts[1].hasSuffix("n") {
-            vmRange = (low, nil, Int(parts[1].dropLast()) ?? 1)
-        } else {
-            vmRange = (low, Int(parts[1]) ?? low, 1)
+        let code = Array(vrText.utf8)
+        vr = code.count >= 2 ? VR(code: code[0], code[1]) ?? .UN : .UN
+        isAmbiguousVR = code.count > 2  // "US or SS", "OB or OW", ...
+        vmRange = Self.multiplicity(Array(vm.utf8))
+    }
+
+    /// "1" → (1, 1, 1); "1-3" → (1, 3, 1); "1-n" → (1, nil, 1); "2-2n" → (2, nil, 2).
+    static func multiplicity(_ vm: [UInt8]) -> (min: Int, max: Int?, step: Int) {
+        func number(_ digits: ArraySlice<UInt8>) -> Int? {
+            guard !digits.isEmpty else { return nil }
+            var n = 0
+            for d in digits {
+                guard d >= 0x30, d <= 0x39 else { return nil }
+                n = n * 10 + Int(d - 0x30)
+            }
+            return n
         }
+        guard let dash = vm.firstIndex(of: UInt8(ascii: "-")) else {
+            let low = number(vm[...]) ?? 1
+            return (low, low, 1)
+        }
+        let low = number(vm[..<dash]) ?? 1
+        let high = vm[(dash + 1)...]
+        if high.last == UInt8(ascii: "n") { return (low, nil, number(high.dropLast()) ?? 1) }
+        return (low, number(high) ?? low, 1)
     }
 
     public static func == (a: DictionaryEntry, b: DictionaryEntry) -> Bool { a.tag == b.tag && a.vrText == b.vrText }
@@ -84,55 +96,81 @@ public enum StandardDictionary {
         let entry: DictionaryEntry
     }
 
-    /// A class, so that a lookup retains one object rather than four arrays.
+    /// A class, so that a lookup retains one object rather than three arrays.
     private final class Tables: Sendable {
         let tags: [UInt32]
         let entries: [DictionaryEntry]
         let infos: [DictionaryInfo]
         let repeating: [RepeatingEntry]
-        let byKeyword: [String: DictionaryEntry]
-        init(_ b: Builder) {
-            tags = b.tags
-            entries = b.entries
-            infos = b.entries.map(DictionaryInfo.init)
-            repeating = b.repeating
-            byKeyword = b.byKeyword
+        init(tags: [UInt32], entries: [DictionaryEntry], repeating: [RepeatingEntry]) {
+            self.tags = tags
+            self.entries = entries
+            infos = entries.map(DictionaryInfo.init)
+            self.repeating = repeating
         }
     }
 
-    private struct Builder {
-        var tags: [UInt32] = []
-        var entries: [DictionaryEntry] = []
-        var repeating: [RepeatingEntry] = []
-        var byKeyword: [String: DictionaryEntry] = [:]
-    }
-
+    /// Built on first use, from the generated tables' bytes (no per-character String work: a
+    /// command that reads one file pays well under a millisecond for it).
     private static let tables: Tables = {
-        var t = Builder()
-        for line in fixedTable.split(separator: "\n") {
-            let f = line.split(separator: "\t", omittingEmptySubsequences: false)
-            guard f.count == 5, let raw = UInt32(f[0], radix: 16) else { continue }
-            let e = DictionaryEntry(tag: Tag(raw), vrText: String(f[1]), vm: String(f[2]),
-                                    keyword: String(f[3]), isRetired: f[4] == "R")
-            t.tags.append(raw)
-            t.entries.append(e)
-            if !e.keyword.isEmpty { t.byKeyword[e.keyword] = e }
+        var tags: [UInt32] = [], entries: [DictionaryEntry] = [], repeating: [RepeatingEntry] = []
+        tags.reserveCapacity(5200)
+        entries.reserveCapacity(5200)
+        forEachRow(fixedTable) { tag, vr, vm, keyword, retired in
+            var raw: UInt32 = 0
+            for ch in tag {
+                guard let d = hexValue(ch) else { return }
+                raw = raw << 4 | UInt32(d)
+            }
+            tags.append(raw)
+            entries.append(DictionaryEntry(tag: Tag(raw), vrText: String(decoding: vr, as: UTF8.self),
+                                           vm: String(decoding: vm, as: UTF8.self),
+                                           keyword: String(decoding: keyword, as: UTF8.self), isRetired: retired.first == UInt8(ascii: "R")))
         }
-        for line in repeatingTable.split(separator: "\n") {
-            let f = line.split(separator: "\t", omittingEmptySubsequences: false)
-            guard f.count == 5 else { continue }
+        forEachRow(repeatingTable) { tag, vr, vm, keyword, retired in
             var mask: UInt32 = 0, value: UInt32 = 0
-            for ch in f[0].utf8 {
+            for ch in tag {
                 mask <<= 4; value <<= 4
                 if ch != UInt8(ascii: "x"), let d = hexValue(ch) { mask |= 0xF; value |= UInt32(d) }
             }
-            let e = DictionaryEntry(tag: Tag(value), vrText: String(f[1]), vm: String(f[2]),
-                                    keyword: String(f[3]), isRetired: f[4] == "R")
-            t.repeating.append(RepeatingEntry(mask: mask, value: value, entry: e))
-            if !e.keyword.isEmpty { t.byKeyword[e.keyword] = e }
+            let e = DictionaryEntry(tag: Tag(value), vrText: String(decoding: vr, as: UTF8.self), vm: String(decoding: vm, as: UTF8.self),
+                                    keyword: String(decoding: keyword, as: UTF8.self), isRetired: retired.first == UInt8(ascii: "R"))
+            repeating.append(RepeatingEntry(mask: mask, value: value, entry: e))
         }
-        return Tables(t)
+        return Tables(tags: tags, entries: entries, repeating: repeating)
     }()
+
+    /// Keyword → entry, built only when a keyword is looked up.
+    private static let byKeyword: [String: DictionaryEntry] = {
+        var map: [String: DictionaryEntry] = [:]
+        map.reserveCapacity(tables.entries.count + tables.repeating.count)
+        for e in tables.entries where !e.keyword.isEmpty { map[e.keyword] = e }
+        for r in tables.repeating where !r.entry.keyword.isEmpty { map[r.entry.keyword] = r.entry }
+        return map
+    }()
+
+    /// Calls `row` with the five tab-separated fields of each line of a generated table
+    /// (tag, VR, VM, keyword, retired); lines with another number of fields are skipped.
+    private static func forEachRow(_ table: String,
+                                   _ row: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>,
+                                           UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> Void) {
+        var text = table
+        text.withUTF8 { bytes in
+            var fields: [UnsafeBufferPointer<UInt8>] = []
+            fields.reserveCapacity(8)
+            var start = 0
+            for i in 0...bytes.count {
+                let end = i == bytes.count
+                guard end || bytes[i] == 0x09 || bytes[i] == 0x0A else { continue }
+                fields.append(UnsafeBufferPointer(rebasing: bytes[start..<i]))
+                start = i + 1
+                if end || bytes[i] == 0x0A {
+                    if fields.count == 5 { row(fields[0], fields[1], fields[2], fields[3], fields[4]) }
+                    fields.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+    }
 
     /// The entry for `tag`, including repeating groups; nil for private and unknown tags.
     public static func entry(for tag: Tag) -> DictionaryEntry? {
@@ -208,7 +246,7 @@ public enum StandardDictionary {
 
     /// The entry with this keyword (e.g. "PatientName"), if the standard has one.
     public static func entry(forKeyword keyword: String) -> DictionaryEntry? {
-        tables.byKeyword[keyword]
+        byKeyword[keyword]
     }
 
     /// The keyword for a tag: the standard's, "PrivateCreator" for private
