@@ -46,7 +46,12 @@ let package = Package(
         // OpenJPH (C++) behind a C shim, so no C++ exception reaches Swift; linked by name
         // because Debian's openjph.pc is empty.
         .target(name: "COpenJPH", linkerSettings: [.linkedLibrary("openjph")]),
-        .target(name: "HTJ2K", dependencies: ["ByteCoding", "DICOMCore", "COpenJPEG", "COpenJPH", "CCharLS"]),
+        // DCMTK's IJG JPEG decoders (8/12/16-bit) and libjpeg-turbo (8-bit baseline) behind a C shim,
+        // so no C++ exception or DCMTK type reaches Swift; linked by name (only what the shim calls).
+        .target(name: "CDCMJPEG", linkerSettings: [
+            .linkedLibrary("dcmjpeg"), .linkedLibrary("oflog"), .linkedLibrary("ofstd"), .linkedLibrary("jpeg"),
+        ]),
+        .target(name: "HTJ2K", dependencies: ["ByteCoding", "DICOMCore", "COpenJPEG", "COpenJPH", "CCharLS", "CDCMJPEG"]),
         .target(name: "Uploader", dependencies: [
             "ByteCoding",
             .product(name: "Crypto", package: "swift-crypto"),
