@@ -98,7 +98,7 @@ let package = Package(
         // HTJ2K decode benchmark: `swift run -c release htj2k-bench` (see BENCHMARKS.md).
         .executableTarget(name: "htj2k-bench", dependencies: ["HTJ2K"]),
         // Fuzz target (Scripts/fuzz.sh builds it with -sanitize=fuzzer,address); a replayer otherwise.
-        .executableTarget(name: "dicom-fuzz", dependencies: ["DICOMCore"]),
+        .executableTarget(name: "dicom-fuzz", dependencies: ["DICOMCore", "HTJ2K"]),
         // The same for the PDU and DIMSE command-set parsers (Scripts/fuzz.sh runs both).
         .executableTarget(name: "dimse-fuzz", dependencies: ["DIMSE"]),
 
