@@ -9,6 +9,15 @@ public enum ColorOutput: Sendable {
     /// The YCbCr values the codestream stores (pydicom's `raw=True`, `dcmdjpeg +cn`),
     /// chroma upsampled to every pixel.
     case stored
+
+    /// What a HealthImaging frame holds for a JPEG frame in YBR, and what its checksum is of:
+    /// the stored values (pydicom's `raw=True`), not RGB. HealthImaging keeps the instance's
+    /// attributes, Photometric Interpretation included, so a YBR_FULL(_422) extended frame
+    /// transcoded to HTJ2K must still hold YCbCr for that attribute to describe it (RGB
+    /// samples under a YBR label would be converted twice by a viewer). Lossless JPEG is never
+    /// converted, and baseline is kept as received, so for it this decides only the checksum.
+    /// ahi-local transcodes and checksums with it; `verify` decodes both sides with it.
+    public static let healthImaging = ColorOutput.stored
 }
 
 /// Decodes one frame of a DICOM file, whatever its transfer syntax, to a `PixelBuffer`:
