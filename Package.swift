@@ -95,8 +95,8 @@ let package = Package(
             ]),
         // Benchmark: `swift run -c release dicom-bench` (see BENCHMARKS.md).
         .executableTarget(name: "dicom-bench", dependencies: ["DICOMCore"]),
-        // HTJ2K decode benchmark: `swift run -c release htj2k-bench` (see BENCHMARKS.md).
-        .executableTarget(name: "htj2k-bench", dependencies: ["HTJ2K"]),
+        // HTJ2K and JPEG decode benchmark: `swift run -c release htj2k-bench` (see BENCHMARKS.md).
+        .executableTarget(name: "htj2k-bench", dependencies: ["DICOMCore", "HTJ2K"]),
         // Fuzz target (Scripts/fuzz.sh builds it with -sanitize=fuzzer,address); a replayer otherwise.
         .executableTarget(name: "dicom-fuzz", dependencies: ["DICOMCore", "HTJ2K"]),
         // The same for the PDU and DIMSE command-set parsers (Scripts/fuzz.sh runs both).
