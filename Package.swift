@@ -52,7 +52,12 @@ let package = Package(
         // OpenJPH (C++) behind a C shim, so no C++ exception reaches Swift; linked by name
         // because Debian's openjph.pc is empty.
         .target(name: "COpenJPH", linkerSettings: [.linkedLibrary("openjph")]),
-        .target(name: "HTJ2K", dependencies: ["ByteCoding", "DICOMCore", "COpenJPEG", "COpenJPH", "CCharLS"]),
+        // DCMTK's IJG JPEG decoders (8/12/16-bit) and libjpeg-turbo (8-bit baseline) behind a C shim,
+        // so no C++ exception or DCMTK type reaches Swift; linked by name (only what the shim calls).
+        .target(name: "CDCMJPEG", linkerSettings: [
+            .linkedLibrary("dcmjpeg"), .linkedLibrary("oflog"), .linkedLibrary("ofstd"), .linkedLibrary("jpeg"),
+        ]),
+        .target(name: "HTJ2K", dependencies: ["ByteCoding", "DICOMCore", "COpenJPEG", "COpenJPH", "CCharLS", "CDCMJPEG"]),
         .target(name: "Uploader", dependencies: [
             "ByteCoding",
             .product(name: "Crypto", package: "swift-crypto"),
@@ -98,10 +103,10 @@ let package = Package(
             linkerSettings: fastStart),
         // Benchmark: `swift run -c release dicom-bench` (see BENCHMARKS.md).
         .executableTarget(name: "dicom-bench", dependencies: ["DICOMCore"]),
-        // HTJ2K decode benchmark: `swift run -c release htj2k-bench` (see BENCHMARKS.md).
-        .executableTarget(name: "htj2k-bench", dependencies: ["HTJ2K"]),
+        // HTJ2K and JPEG decode benchmark: `swift run -c release htj2k-bench` (see BENCHMARKS.md).
+        .executableTarget(name: "htj2k-bench", dependencies: ["DICOMCore", "HTJ2K"]),
         // Fuzz target (Scripts/fuzz.sh builds it with -sanitize=fuzzer,address); a replayer otherwise.
-        .executableTarget(name: "dicom-fuzz", dependencies: ["DICOMCore"]),
+        .executableTarget(name: "dicom-fuzz", dependencies: ["DICOMCore", "HTJ2K"]),
         // The same for the PDU and DIMSE command-set parsers (Scripts/fuzz.sh runs both).
         .executableTarget(name: "dimse-fuzz", dependencies: ["DIMSE"]),
 

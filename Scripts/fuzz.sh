@@ -8,7 +8,8 @@
 # DIMSE seeds and crash inputs live in Tests/DIMSETests/Seeds/ (replayed by
 # the DIMSETests suite).
 #
-# Seeds come from Fixtures/ (and Fixtures/fuzz-regressions/); the working
+# Seeds come from Fixtures/ (and Fixtures/fuzz-regressions/), plus JPEG files made by
+# dcmcjpeg or taken from pydicom's test files; the working
 # corpus lives in .build-fuzz/corpus. A crashing input is written to
 # Fixtures/fuzz-regressions/ (commit it: the test suite replays every file
 # there) and the script exits 1. Prints executions per second and the
@@ -26,6 +27,19 @@ if [ "$DIMSE_SECONDS" != 0 ]; then
 fi
 mkdir -p .build-fuzz/corpus Fixtures/fuzz-regressions
 cp Fixtures/*.dcm .build-fuzz/corpus/
+# JPEG seeds (.50, .51, .57, .70; a few KiB each, under -max_len): DCMTK's encodings of two
+# fixtures, and pydicom's small YBR_FULL, RGB lossless and 12-bit extended test files.
+for src in ct_explicit_le multiframe_8frames; do
+  for process in e1 el eb ee; do
+    dcmcjpeg "+$process" "Fixtures/$src.dcm" ".build-fuzz/corpus/jpeg-$src-$process.dcm" \
+      || echo "fuzz: no JPEG seed from dcmcjpeg +$process $src"
+  done
+done
+python3 -c 'import shutil, sys
+from pydicom.data import get_testdata_file
+for name in ("SC_rgb_jpeg_dcmtk.dcm", "SC_rgb_jpeg_gdcm.dcm", "JPGExtended.dcm"):
+    shutil.copy(get_testdata_file(name), sys.argv[1] + "/jpeg-pydicom-" + name)' .build-fuzz/corpus \
+  || echo "fuzz: no pydicom JPEG seeds"
 find Fixtures/fuzz-regressions -type f -name 'crash-*' -exec cp {} .build-fuzz/corpus/ \;
 log=.build-fuzz/fuzz.log
 set +e

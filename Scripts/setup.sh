@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what ahi-upload builds and tests with on a fresh Debian machine:
-# system libraries (zlib, SQLite, OpenJPEG, CharLS), the peers used as test oracles
+# system libraries (zlib, SQLite, OpenJPEG, OpenJPH, CharLS, DCMTK's JPEG, libjpeg-turbo), the peers used as test oracles
 # (DCMTK, GDCM, dicom3tools), pydicom with its test corpus, and SeaweedFS for
 # the S3 tests. Idempotent.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-APT_PACKAGES="pkg-config zlib1g-dev libsqlite3-dev sqlite3 libopenjp2-7-dev libopenjp2-tools libopenjph-dev openjph-tools libcharls-dev dcmtk libdcmtk-dev libgdcm-tools dicom3tools g++"
+APT_PACKAGES="pkg-config zlib1g-dev libsqlite3-dev sqlite3 libopenjp2-7-dev libopenjp2-tools libopenjph-dev openjph-tools libcharls-dev dcmtk libdcmtk-dev libjpeg62-turbo-dev libgdcm-tools dicom3tools g++"
 missing=""
 for p in $APT_PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -48,6 +48,12 @@ fi
 if ! python3 -c "import jpeg_ls" 2>/dev/null; then
   echo "setup: installing pyjpegls"
   python3 -m pip install -q "pyjpegls>=1.2"
+fi
+
+# pydicom's JPEG decoder (pylibjpeg + libjpeg), the oracle for JPEG baseline, extended and lossless frames.
+if ! python3 -c "import pylibjpeg, libjpeg" 2>/dev/null; then
+  echo "setup: installing pylibjpeg and pylibjpeg-libjpeg"
+  python3 -m pip install -q "pylibjpeg>=2.0" "pylibjpeg-libjpeg>=2.1"
 fi
 
 # S3-compatible servers the upload tests start on 127.0.0.1 (static Go binaries from

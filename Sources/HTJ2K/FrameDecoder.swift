@@ -1,11 +1,30 @@
 import CCharLS
 import DICOMCore
 
+/// What a JPEG baseline or extended frame whose Photometric Interpretation is YBR_FULL or
+/// YBR_FULL_422 decodes to (PS3.5 8.2.1). Other frames are the same either way.
+public enum ColorOutput: Sendable {
+    /// Converted to RGB, as pydicom's `pixel_array` and `dcmdjpeg` (`+cp`) give it.
+    case rgb
+    /// The YCbCr values the codestream stores (pydicom's `raw=True`, `dcmdjpeg +cn`),
+    /// chroma upsampled to every pixel.
+    case stored
+
+    /// What a HealthImaging frame holds for a JPEG frame in YBR, and what its checksum is of:
+    /// the stored values (pydicom's `raw=True`), not RGB. HealthImaging keeps the instance's
+    /// attributes, Photometric Interpretation included, so a YBR_FULL(_422) extended frame
+    /// transcoded to HTJ2K must still hold YCbCr for that attribute to describe it (RGB
+    /// samples under a YBR label would be converted twice by a viewer). Lossless JPEG is never
+    /// converted, and baseline is kept as received, so for it this decides only the checksum.
+    /// ahi-local transcodes and checksums with it; `verify` decodes both sides with it.
+    public static let healthImaging = ColorOutput.stored
+}
+
 /// Decodes one frame of a DICOM file, whatever its transfer syntax, to a `PixelBuffer`:
 /// native (little- and big-endian, planar or interleaved, deflated data sets included),
-/// RLE Lossless, JPEG-LS (CharLS; signed data sign-extended from Bits Stored, as JPEG-LS
-/// cannot store it), JPEG 2000 and HTJ2K. JPEG (baseline/extended/lossless) is refused
-/// with `CodecError.unsupported`.
+/// RLE Lossless, JPEG-LS (CharLS), JPEG 2000 and HTJ2K, and JPEG baseline, extended and
+/// lossless (`JPEGDecoder`: DCMTK's IJG, libjpeg-turbo for 8-bit baseline). Signed data in
+/// JPEG-LS and JPEG, which store it as unsigned bit patterns, is sign-extended from Bits Stored.
 ///
 /// Samples always come out at the data set's sample size (Bits Allocated), whatever the
 /// precision of the codestream: an 8-bit JPEG-LS or JPEG 2000 codestream in Bits Allocated 16
@@ -39,8 +58,9 @@ public enum FrameDecoder {
         }
     }
 
-    /// Decodes `frame` of `file`.
-    public static func decode(_ file: DICOMFile, frame: Frame) throws(CodecError) -> PixelBuffer {
+    /// Decodes `frame` of `file`; `color` says what a JPEG frame in YBR_FULL or YBR_FULL_422
+    /// comes out as (see `ColorOutput`; native YBR data is returned as stored either way).
+    public static func decode(_ file: DICOMFile, frame: Frame, color: ColorOutput = .rgb) throws(CodecError) -> PixelBuffer {
         let ds = file.dataSet
         guard let px = ImagePixel(ds) else { throw .unsupported("no Rows/Columns/BitsAllocated") }
         var bytes: [UInt8] = []
@@ -64,9 +84,39 @@ public enum FrameDecoder {
             return try native(widened, px, littleEndian: true, planarOverride: planar)
         case .jpeg2000, .jpeg2000MultiComponent, .htj2k:
             return try J2KDecoder.decode(bytes).widened(toBytesPerSample: px.bitsAllocated / 8, signed: px.isSigned)
-        case .native, .jpegBaseline, .jpegExtended, .jpegLossless, .jpegXL, .mpeg2, .h264, .hevc, .jpipReferenced, .other:
+        case .jpegBaseline, .jpegExtended, .jpegLossless:
+            return try jpeg(bytes, ds, px, color: color)
+        case .native, .jpegXL, .mpeg2, .h264, .hevc, .jpipReferenced, .other:
             throw .unsupported("pixel data in \(syntax.name)")
         }
+    }
+
+    /// Decodes `codestream`, a JPEG frame of `file` (as GetImageFrame returns a frame HealthImaging
+    /// kept as received), exactly as `decode(_:frame:color:)` decodes the frames of `file`.
+    public static func decodeJPEG(_ codestream: [UInt8], of file: DICOMFile, color: ColorOutput = .rgb) throws(CodecError) -> PixelBuffer {
+        guard let px = ImagePixel(file.dataSet) else { throw .unsupported("no Rows/Columns/BitsAllocated") }
+        return try jpeg(codestream, file.dataSet, px, color: color)
+    }
+
+    /// A JPEG frame: its frame header checked against the Image Pixel module (so a lying one
+    /// allocates nothing), decoded, YBR converted to RGB for `.rgb`, zero-extended to Bits
+    /// Allocated, then `native` sign-extends signed data from Bits Stored.
+    static func jpeg(_ bytes: [UInt8], _ ds: DataSet, _ px: ImagePixel, color: ColorOutput) throws(CodecError) -> PixelBuffer {
+        let header = try JPEGHeader.parse(bytes)
+        guard header.width == px.columns, header.height == px.rows, header.components == px.samplesPerPixel else {
+            throw .decodeFailed(backend: JPEGBackend.dcmtkIJG.displayName,
+                                reason: "the codestream is \(header.width)×\(header.height)×\(header.components); the data set "
+                                    + "says \(px.columns)×\(px.rows)×\(px.samplesPerPixel)")
+        }
+        let bps = PixelBuffer.bytesPerSample(forBits: header.precision)
+        guard bps * 8 <= px.bitsAllocated else {
+            throw .unsupported("\(header.precision)-bit JPEG samples in Bits Allocated \(px.bitsAllocated)")
+        }
+        let pi = ds.string(.photometricInterpretation)
+        let toRGB = color == .rgb && header.process != .lossless && (pi == "YBR_FULL" || pi == "YBR_FULL_422")
+        let decoded = try JPEGDecoder.decode(bytes, header: header, isSigned: px.isSigned, convertYBRToRGB: toRGB)
+        let widened = PixelBuffer.widen(decoded.bytes, from: bps, to: px.bitsAllocated / 8, bits: header.precision, signed: false)
+        return try native(widened, px, littleEndian: true, planarOverride: false)
     }
 
     /// Native samples → interleaved little-endian, sign-extended to their byte width.

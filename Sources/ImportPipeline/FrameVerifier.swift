@@ -64,15 +64,19 @@ public struct FrameVerifier: Sendable {
     }
 
     /// Decodes the local frame, compares its CRC-32 with the service's, and with `download`
-    /// fetches and decodes the stored frame and compares the samples. Returns the problems.
+    /// fetches and decodes the stored frame (HTJ2K or JPEG 2000; JPEG baseline, kept as
+    /// received, decoded as the local file's frames are) and compares the samples. JPEG
+    /// frames in YBR are decoded as stored on both sides (`ColorOutput.healthImaging`).
+    /// Returns the problems.
     public func check(_ item: Item, download: Bool) async -> [String] {
         let label = "\(item.path): SOP Instance \(item.sop) frame \(item.frame + 1)"
         let local: PixelBuffer
+        let file: DICOMFile
         do {
-            let file = try DICOMFile.read(path: item.path)
+            file = try DICOMFile.read(path: item.path)
             let frames = try file.frames()
             guard item.frame < frames.count else { return ["\(label): the local file changed"] }
-            local = try FrameDecoder.decode(file, frame: frames[item.frame])
+            local = try FrameDecoder.decode(file, frame: frames[item.frame], color: .healthImaging)
         } catch {
             return ["\(label): cannot decode locally: \(error)"]
         }
@@ -86,11 +90,15 @@ public struct FrameVerifier: Sendable {
         if download {
             do {
                 let (bytes, type) = try await client.getImageFrame(datastoreId: datastoreId, imageSetId: item.imageSetId, imageFrameId: item.frameId)
-                guard type.hasPrefix("image/jph") || type == "image/j2c" || bytes.starts(with: [0xFF, 0x4F]) else {
+                let stored: PixelBuffer
+                if type == "image/jpeg" || bytes.starts(with: [0xFF, 0xD8]) {
+                    stored = try FrameDecoder.decodeJPEG(bytes, of: file, color: .healthImaging)
+                } else if type.hasPrefix("image/jph") || type == "image/j2c" || bytes.starts(with: [0xFF, 0x4F]) {
+                    // The stored frame has the codestream's precision; the local one Bits Allocated.
+                    stored = try J2KDecoder.decode(bytes).widened(toBytesPerSample: local.bytesPerSample, signed: local.isSigned)
+                } else {
                     throw CodecError.unsupported("frames of type \(type)")
                 }
-                // The stored frame has the codestream's precision; the local one Bits Allocated.
-                let stored = try J2KDecoder.decode(bytes).widened(toBytesPerSample: local.bytesPerSample, signed: local.isSigned)
                 if stored.bytes != local.bytes { problems.append("\(label): the downloaded frame differs from the source") }
             } catch {
                 problems.append("\(label): cannot fetch/decode the stored frame: \(error)")

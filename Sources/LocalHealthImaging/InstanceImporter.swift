@@ -167,12 +167,13 @@ struct InstanceImporter: Sendable {
     /// True when a file in `syntax` is stored transcoded to HTJ2K Lossless RPCL; the
     /// others are retained as received. HealthImaging transcodes every syntax the
     /// registry marks `.transcoded`; of those, ahi-local transcodes the native, RLE,
-    /// JPEG 2000 and HTJ2K ones, and keeps JPEG (which `FrameDecoder` cannot decode),
-    /// JPEG-LS and JPEG 2000 Part 2 sources as received.
+    /// JPEG extended (.51) and lossless (.57, .70), JPEG 2000 and HTJ2K ones, and keeps
+    /// JPEG-LS and JPEG 2000 Part 2 sources as received. JPEG baseline (.50) is
+    /// `.retained`, as HealthImaging keeps it.
     static func transcodes(_ syntax: TransferSyntax) -> Bool {
         guard syntax.healthImagingImport == .transcoded else { return false }
         switch syntax.codec {
-        case .native, .rle, .jpeg2000, .htj2k: return true
+        case .native, .rle, .jpegExtended, .jpegLossless, .jpeg2000, .htj2k: return true
         default: return false
         }
     }
@@ -182,7 +183,7 @@ struct InstanceImporter: Sendable {
     /// full-resolution checksum when the frame can be decoded here.
     private func storeFrame(_ file: DICOMFile, _ frame: Frame, transcode: Bool,
                             warnings: inout [[String: Any]]) async throws -> HealthImagingStore.Frame {
-        let pixels = try? FrameDecoder.decode(file, frame: frame)
+        let pixels = try? FrameDecoder.decode(file, frame: frame, color: .healthImaging)
         var levels: [HealthImagingStore.Level] = []
         var transcoded: [UInt8]?
         if transcode, let pixels {

@@ -1,4 +1,4 @@
-// HTJ2K decode benchmark: our Swift API (OpenJPH and OpenJPEG backends) side by side
+// HTJ2K decode benchmark (and, at the end, JPEG): our Swift API (OpenJPH and OpenJPEG backends) side by side
 // with the reference tools `ojph_expand` and `opj_decompress`, on codestreams made by
 // `ojph_compress` (lossless, RPCL, as HealthImaging stores frames).
 //
@@ -8,6 +8,7 @@
 // "Elapsed time" (decode and writing the output, which it interleaves line by line)
 // and opj_decompress's "decode time" (decode only).
 import Foundation
+import DICOMCore
 import HTJ2K
 
 let work = URL(fileURLWithPath: CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : NSTemporaryDirectory() + "htj2k-bench")
@@ -114,4 +115,70 @@ for (name, w, h, bits, comps, levels) in sets {
     print(String(format: "| %@ | %.0f MP/s (%.1f ms) | %.0f MP/s (%.1f ms) | %.2f× | %.0f MP/s | %.0f MP/s | %.1f× | %.0f MP/s (%.2f× one core) |",
                  name, mp / ours, ours * 1000, mp / tool, tool * 1000, tool / ours, mp / ourOpj, mp / opj, ourOpj / ours,
                  mp * 8 / batch, scaling))
+}
+
+// JPEG (DICOM .50, .57, .70): FrameDecoder on files DCMTK's dcmcjpeg makes from a native
+// 512×512 slice (and a 640×480 RGB one), in process; 8-bit baseline with both backends.
+
+/// A minimal native Part 10 file (explicit VR little endian), the samples of `makeImage`.
+func makeNative(_ name: String, width: Int, height: Int, bits: Int, components: Int) -> String {
+    let pnm = FileManager.default.contents(atPath: makeImage(name, width: width, height: height, bits: bits, components: components)) ?? Data()
+    let bps = bits > 8 ? 2 : 1, count = width * height * components * bps
+    var raw = [UInt8](pnm.suffix(count))
+    if bps == 2 { for i in stride(from: 0, to: raw.count, by: 2) { raw.swapAt(i, i + 1) } }  // PNM is big-endian
+    func el(_ group: UInt16, _ element: UInt16, _ vr: String, _ value: [UInt8]) -> [UInt8] {
+        var v = value
+        if v.count % 2 == 1 { v.append(vr == "UI" ? 0 : 0x20) }
+        var out = [UInt8(group & 0xFF), UInt8(group >> 8), UInt8(element & 0xFF), UInt8(element >> 8)] + Array(vr.utf8)
+        if ["OB", "OW"].contains(vr) {
+            out += [0, 0] + (0..<4).map { UInt8(truncatingIfNeeded: v.count >> (8 * $0)) }
+        } else {
+            out += [UInt8(v.count & 0xFF), UInt8(v.count >> 8)]
+        }
+        return out + v
+    }
+    func us(_ v: Int) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8)] }
+    let sop = "1.2.826.0.1.3680043.10.1.\(width).\(bits).\(components)"
+    let meta = el(2, 1, "OB", [0, 1]) + el(2, 2, "UI", Array("1.2.840.10008.5.1.4.1.1.7".utf8)) + el(2, 3, "UI", Array(sop.utf8))
+        + el(2, 0x10, "UI", Array("1.2.840.10008.1.2.1".utf8))
+    var file = [UInt8](repeating: 0, count: 128) + Array("DICM".utf8) + el(2, 0, "UL", (0..<4).map { UInt8(truncatingIfNeeded: meta.count >> (8 * $0)) }) + meta
+    file += el(8, 0x16, "UI", Array("1.2.840.10008.5.1.4.1.1.7".utf8)) + el(8, 0x18, "UI", Array(sop.utf8))
+    file += el(0x28, 2, "US", us(components)) + el(0x28, 4, "CS", Array((components == 3 ? "RGB" : "MONOCHROME2").utf8))
+    if components == 3 { file += el(0x28, 6, "US", us(0)) }
+    file += el(0x28, 0x10, "US", us(height)) + el(0x28, 0x11, "US", us(width)) + el(0x28, 0x100, "US", us(bps * 8))
+    file += el(0x28, 0x101, "US", us(bits)) + el(0x28, 0x102, "US", us(bits - 1)) + el(0x28, 0x103, "US", us(0))
+    file += el(0x7FE0, 0x10, bps == 2 ? "OW" : "OB", raw)
+    let path = work.appendingPathComponent(name + ".dcm").path
+    _ = FileManager.default.createFile(atPath: path, contents: Data(file))
+    return path
+}
+
+let jpegSets: [(String, Int, Int, Int, Int, [String])] = [  // name, w, h, bits, comps, dcmcjpeg options
+    ("512×512 12-bit lossless SV1, P = 16 (dcmcjpeg +e1)", 512, 512, 12, 1, ["+e1"]),
+    ("512×512 12-bit lossless SV1, P = 12 (dcmcjpeg +pl +e1 +bt)", 512, 512, 12, 1, ["+pl", "+e1", "+bt"]),
+    ("512×512 16-bit lossless SV1 (dcmcjpeg +e1)", 512, 512, 16, 1, ["+e1"]),
+    ("512×512 16-bit lossless SV6, .57 (dcmcjpeg +el)", 512, 512, 16, 1, ["+el"]),
+    ("512×512 8-bit baseline (dcmcjpeg +eb)", 512, 512, 8, 1, ["+eb"]),
+    ("640×480 RGB → YBR_FULL_422 baseline (dcmcjpeg +eb)", 640, 480, 8, 3, ["+eb"]),
+]
+print("")
+print("JPEG decode (FrameDecoder, in process), median of \(repeats), one core")
+print("")
+print("| frame | codestream | FrameDecoder | libjpeg-turbo | DCMTK IJG |")
+print("|---|---|---|---|---|")
+for (n, (name, w, h, bits, comps, options)) in jpegSets.enumerated() {
+    let native = makeNative("jpeg\(n)", width: w, height: h, bits: bits, components: comps)
+    let encoded = work.appendingPathComponent("jpeg\(n).jpeg.dcm").path
+    guard shell("dcmcjpeg", options + [native, encoded]) == 0, let file = try? DICOMFile.read(path: encoded),
+          let frame = try? file.frames().first else {
+        print("| \(name) | dcmcjpeg failed |"); continue
+    }
+    let cs = frame.ranges.flatMap { file.dataSet.storage.copyBytes($0) }
+    let mp = Double(w * h) / 1e6
+    let full = try time(repeats) { _ = try FrameDecoder.decode(file, frame: frame) }
+    let header = try JPEGHeader.parse(cs)
+    let ijg = try time(repeats) { _ = try JPEGDecoder.decode(cs, backend: .dcmtkIJG) }
+    let turbo = header.process == .lossless ? nil : try time(repeats) { _ = try JPEGDecoder.decode(cs, backend: .libjpegTurbo) }
+    print(String(format: "| %@ | %d bytes, P = %d | %.2f ms (%.0f MP/s) | %@ | %.2f ms |", name, cs.count, header.precision,
+                 full * 1000, mp / full, turbo.map { String(format: "%.2f ms", $0 * 1000) } ?? "—", ijg * 1000))
 }

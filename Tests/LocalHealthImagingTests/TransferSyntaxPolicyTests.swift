@@ -2,12 +2,13 @@ import DICOMCore
 @testable import LocalHealthImaging
 import Testing
 
-/// ahi-local stores native, RLE, JPEG 2000 Lossless and HTJ2K Lossless sources as HTJ2K RPCL,
-/// and every other imported syntax as received.
+/// ahi-local stores native, RLE, JPEG extended and lossless, JPEG 2000 Lossless and HTJ2K
+/// Lossless sources as HTJ2K RPCL, and every other imported syntax as received.
 @Test func ahiLocalTranscodesTheLosslessSourcesItDecodes() {
     let transcoded = TransferSyntax.all.filter(InstanceImporter.transcodes).map(\.uid)
     #expect(Set(transcoded) == [
         "1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.5",
+        "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70",
         "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202",
     ])
 }
