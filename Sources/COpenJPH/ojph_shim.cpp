@@ -21,6 +21,13 @@ void set_error(char *error, size_t capacity, const std::string &message) {
     if (error && capacity) std::snprintf(error, capacity, "%s", message.c_str());
 }
 
+// The codestream without the NULL bytes that pad a DICOM fragment to an even length
+// (PS3.5 A.4: a frame's last fragment may end with one; some writers add more).
+size_t unpadded(const uint8_t *data, size_t size) {
+    while (size > 2 && data[size - 1] == 0x00) size -= 1;
+    return size;
+}
+
 // OpenJPH 0.9 zero-fills what a truncated stream lacks; a complete codestream ends with EOC.
 bool ends_with_eoc(const uint8_t *data, size_t size) {
     return size >= 2 && data[size - 2] == 0xFF && data[size - 1] == 0xD9;
@@ -42,6 +49,7 @@ void fill(ojph::codestream &cs, ahi_ojph_info *info) {
 // Opens `data`, reads the main header and restricts the resolution; false with `error` set.
 bool open_restricted(const uint8_t *data, size_t size, uint32_t skip_levels, ojph::mem_infile &file,
                      ojph::codestream &cs, ahi_ojph_info *info, char *error, size_t capacity) {
+    size = unpadded(data, size);
     if (!ends_with_eoc(data, size)) { set_error(error, capacity, "the codestream is truncated (no EOC marker)"); return false; }
     file.open(data, size);
     cs.read_headers(&file);

@@ -28,16 +28,25 @@ public struct FrameBatch: Sendable {
     /// Decodes `frames` of `file` (with `FrameDecoder.decode`) and calls `body` on the calling
     /// thread with each frame's position in `frames` and its result, in order. When `body`
     /// throws, the workers stop after the frame each is decoding, and the error is rethrown.
-    public func decode(_ file: DICOMFile, frames: [Frame], color: FrameDecoder.ColorOutput = .rgb,
+    public func decode(_ file: DICOMFile, frames: [Frame], color: ColorOutput = .rgb,
                        _ body: (Int, Result<PixelBuffer, CodecError>) throws -> Void) rethrows {
-        let decodeOne: @Sendable (Int) -> Result<PixelBuffer, CodecError> = { i in
-            Result { () throws(CodecError) -> PixelBuffer in try FrameDecoder.decode(file, frame: frames[i], color: color) }
+        try decode(file, frames: frames, color: color, transform: { $0 }, body)
+    }
+
+    /// The same, with `transform` applied to each decoded frame on the worker that decoded it
+    /// (a checksum, a reduction, an encoding): only its result waits for the consumer, and
+    /// per-frame work runs on every core instead of on the consumer alone.
+    public func decode<R: Sendable>(_ file: DICOMFile, frames: [Frame], color: ColorOutput = .rgb,
+                                    transform: @escaping @Sendable (PixelBuffer) -> R,
+                                    _ body: (Int, Result<R, CodecError>) throws -> Void) rethrows {
+        let decodeOne: @Sendable (Int) -> Result<R, CodecError> = { i in
+            Result { () throws(CodecError) -> PixelBuffer in try FrameDecoder.decode(file, frame: frames[i], color: color) }.map(transform)
         }
         if workers == 1 || frames.count <= 1 {
             for i in frames.indices { try body(i, decodeOne(i)) }
             return
         }
-        let state = BatchState(count: frames.count, window: window, workers: min(workers, frames.count))
+        let state = BatchState<R>(count: frames.count, window: window, workers: min(workers, frames.count))
         let threads = (0..<min(workers, frames.count)).map { _ in
             Thread {
                 while let i = state.take() { state.put(i, decodeOne(i)) }
@@ -55,12 +64,12 @@ public struct FrameBatch: Sendable {
 
 /// The shared state of one batch: the next frame to take, the decoded frames waiting, and
 /// how far the consumer has come.
-private final class BatchState: @unchecked Sendable {
+private final class BatchState<R: Sendable>: @unchecked Sendable {
     // @unchecked: every field is read and written with `condition` held.
     private let condition = NSCondition()
     private let count: Int, window: Int
     private var next = 0, consumed = 0, running: Int, stopped = false
-    private var ready: [Int: Result<PixelBuffer, CodecError>] = [:]
+    private var ready: [Int: Result<R, CodecError>] = [:]
 
     init(count: Int, window: Int, workers: Int) {
         self.count = count
@@ -79,7 +88,7 @@ private final class BatchState: @unchecked Sendable {
         return next
     }
 
-    func put(_ i: Int, _ r: Result<PixelBuffer, CodecError>) {
+    func put(_ i: Int, _ r: Result<R, CodecError>) {
         condition.lock()
         ready[i] = r
         condition.broadcast()
@@ -94,7 +103,7 @@ private final class BatchState: @unchecked Sendable {
     }
 
     /// Waits for frame `i` and hands it over.
-    func result(_ i: Int) -> Result<PixelBuffer, CodecError> {
+    func result(_ i: Int) -> Result<R, CodecError> {
         condition.lock()
         defer { condition.unlock() }
         while ready[i] == nil { condition.wait() }

@@ -63,6 +63,39 @@ public struct FrameVerifier: Sendable {
         }
     }
 
+    /// Checks the local frames of the file at `path` against the service's checksums: the
+    /// frames are decoded on every core (``FrameBatch``; each frame's CRC-32 taken on the worker
+    /// that decoded it), at most a few frames in memory at once. `items` are of that file
+    /// (from ``items(path:sop:stored:)``). Blocks the calling thread until done. Returns the problems.
+    public func checkChecksums(path: String, items: [Item], batch: FrameBatch = FrameBatch()) -> [String] {
+        guard let first = items.first else { return [] }
+        let label = { (item: Item) in "\(path): SOP Instance \(item.sop) frame \(item.frame + 1)" }
+        let file: DICOMFile, frames: [Frame]
+        do {
+            file = try DICOMFile.read(path: path)
+            frames = try file.frames()
+        } catch {
+            return ["\(label(first)): cannot decode locally: \(error)"]
+        }
+        var problems: [String] = []
+        let wanted = items.filter { $0.frame < frames.count }
+        for item in items where item.frame >= frames.count { problems.append("\(label(item)): the local file changed") }
+        batch.decode(file, frames: wanted.map { frames[$0.frame] }, color: .healthImaging, transform: { CRC32.of($0.bytes).value }) { i, result in
+            let item = wanted[i]
+            switch result {
+            case .failure(let error):
+                problems.append("\(label(item)): cannot decode locally: \(error)")
+            case .success(let mine):
+                if let checksum = item.checksum {
+                    if mine != checksum { problems.append("\(label(item)): checksum mismatch (service \(checksum), local \(mine))") }
+                } else {
+                    problems.append("\(label(item)): the metadata has no checksum")
+                }
+            }
+        }
+        return problems
+    }
+
     /// Decodes the local frame, compares its CRC-32 with the service's, and with `download`
     /// fetches and decodes the stored frame (HTJ2K or JPEG 2000; JPEG baseline, kept as
     /// received, decoded as the local file's frames are) and compares the samples. JPEG

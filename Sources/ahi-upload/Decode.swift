@@ -4,6 +4,18 @@ import HTJ2K
 
 extension J2KBackend: ExpressibleByArgument {}
 
+extension ColorOutput: ExpressibleByArgument {
+    public init?(argument: String) {
+        switch argument {
+        case "rgb": self = .rgb
+        case "stored": self = .stored
+        default: return nil
+        }
+    }
+
+    public static var allValueStrings: [String] { ["rgb", "stored"] }
+}
+
 struct Decode: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "decode",
@@ -34,6 +46,9 @@ struct Decode: AsyncParsableCommand {
     @Option(help: "Resolution levels of a codestream to skip.")
     var level = 0
 
+    @Option(help: "A JPEG baseline/extended frame in YBR_FULL or YBR_FULL_422: rgb (converted, as pydicom and dcmdjpeg give it) or stored (the YCbCr values).")
+    var color: ColorOutput = .rgb
+
     @Option(help: "openjph (HTJ2K) or openjpeg (any JPEG 2000). Default: OpenJPH for HTJ2K, OpenJPEG otherwise.")
     var backend: J2KBackend?
 
@@ -49,7 +64,7 @@ struct Decode: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let pixels: PixelBuffer
-        do { pixels = try source.decode(frame: frame, level: level, backend: backend) } catch let e as ValidationError {
+        do { pixels = try source.decode(frame: frame, level: level, backend: backend, color: color) } catch let e as ValidationError {
             throw e
         } catch {
             printError("\(input): \(error)")

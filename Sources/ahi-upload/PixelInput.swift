@@ -43,11 +43,11 @@ struct PixelInput {
 
     /// Decodes frame `number` (from 1) of a DICOM file, or the codestream skipping `level`
     /// resolution levels.
-    func decode(frame number: Int, level: Int = 0, backend: J2KBackend? = nil) throws -> PixelBuffer {
+    func decode(frame number: Int, level: Int = 0, backend: J2KBackend? = nil, color: ColorOutput = .rgb) throws -> PixelBuffer {
         if let codestream { return try J2KDecoder.decode(codestream, backend: backend, skipLevels: level) }
         guard let file else { throw ValidationError("nothing to decode") }
         guard level == 0 else { throw ValidationError("--level applies to codestreams only") }
-        return try FrameDecoder.decode(file, frame: try file.frame(number: number))
+        return try FrameDecoder.decode(file, frame: try file.frame(number: number), color: color)
     }
 }
 

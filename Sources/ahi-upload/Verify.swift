@@ -73,9 +73,19 @@ struct Verify: AsyncParsableCommand {
                     guard let stored = byStudy[study]?[sop] else { problems.append("\(path): SOP Instance \(sop) is not in the data store"); continue }
                     do { work += try verifier.items(path: path, sop: sop, stored: stored) } catch { problems.append("\(path): \(error)") }
                 }
-                // Frames are checked concurrently (GetImageFrame allows 1,000 requests/s; this stays far below).
-                let results = await boundedMap(work, width: concurrency) { await verifier.check($0, download: download) }
-                problems += results.flatMap { $0 }
+                if download {
+                    // Frames are fetched concurrently (GetImageFrame allows 1,000 requests/s; this stays far below).
+                    let results = await boundedMap(work, width: concurrency) { await verifier.check($0, download: download) }
+                    problems += results.flatMap { $0 }
+                } else {
+                    // Checksums only: each file's frames decoded on every core, one file at a time.
+                    var order: [String] = [], byPath: [String: [FrameVerifier.Item]] = [:]
+                    for item in work {
+                        if byPath[item.path] == nil { order.append(item.path) }
+                        byPath[item.path, default: []].append(item)
+                    }
+                    for path in order { problems += verifier.checkChecksums(path: path, items: byPath[path] ?? []) }
+                }
                 checked += work.count
             } else {
                 var sets: [String] = imageSet.map { [$0] } ?? []

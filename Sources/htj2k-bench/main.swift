@@ -182,3 +182,5 @@ for (n, (name, w, h, bits, comps, options)) in jpegSets.enumerated() {
     print(String(format: "| %@ | %d bytes, P = %d | %.2f ms (%.0f MP/s) | %@ | %.2f ms |", name, cs.count, header.precision,
                  full * 1000, mp / full, turbo.map { String(format: "%.2f ms", $0 * 1000) } ?? "—", ijg * 1000))
 }
+
+batchCurve(folder: work.appendingPathComponent("batch"), repeats: max(3, repeats / 3))

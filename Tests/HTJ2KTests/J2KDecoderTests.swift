@@ -140,6 +140,10 @@ struct CodecFixtures {
     let box = UInt32(cs.count + 8)
     jph += [UInt8(box >> 24), UInt8(box >> 16 & 0xFF), UInt8(box >> 8 & 0xFF), UInt8(box & 0xFF)] + Array("jp2c".utf8) + cs
     #expect(try J2KDecoder.decode(jph).bytes == fx.truth(image))
+    // A DICOM fragment pads an odd-length codestream with a NULL byte (PS3.5 A.4): still whole.
+    for backend in J2KBackend.allCases {
+        #expect(try J2KDecoder.decode(cs + [0x00], backend: backend).bytes == fx.truth(image), "\(backend)")
+    }
 }
 
 /// Our lossless HTJ2K (RPCL, reversible) round-trips every image — signed included — through
