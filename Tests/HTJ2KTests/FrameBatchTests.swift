@@ -54,3 +54,26 @@ private struct Stop: Error {}
     }
     #expect(handed == 5)
 }
+
+/// Memory stays bounded by the frames in flight: however slow the consumer, no more than
+/// window + workers frames are decoded ahead of it.
+@Test(.timeLimit(.minutes(2))) func batchDecodesNoFurtherAheadThanItsWindow() throws {
+    let file = try DICOMFile.read(path: try pydicomFile("color3d_jpeg_baseline.dcm"))
+    let frames = try file.frames()
+    final class Counter: @unchecked Sendable {
+        let lock = NSLock()
+        var decoded = 0
+        func add() { lock.lock(); decoded += 1; lock.unlock() }
+        var value: Int { lock.lock(); defer { lock.unlock() }; return decoded }
+    }
+    let counter = Counter()
+    let batch = FrameBatch(workers: 2, window: 3)
+    var furthest = 0
+    batch.decode(file, frames: Array(frames.prefix(40)), transform: { _ in counter.add() }) { i, _ in
+        Thread.sleep(forTimeInterval: 0.002)  // a slow consumer
+        furthest = max(furthest, counter.value - (i + 1))
+    }
+    #expect(counter.value == 40)
+    #expect(furthest <= batch.window + batch.workers, "\(furthest) frames decoded ahead of the consumer")
+    #expect(furthest >= 1, "the workers never got ahead: no concurrency")
+}
