@@ -120,8 +120,15 @@ struct InstanceImporter: Sendable {
                                      "message": "NumberOfFrames is \(file.numberOfFrames) but the pixel data holds \(present.count) frames"])
                 } else {
                     for f in present {
-                        frames.append(try await storeFrame(file, f, transcode: transcode, warnings: &warnings))
+                        guard let storedFrame = try await storeFrame(file, f, transcode: transcode, warnings: &warnings) else {
+                            // As HealthImaging documents (0xB100): the instance is stored, its pixel
+                            // data kept as received in one piece, and no frame can be retrieved.
+                            frames = []
+                            break
+                        }
+                        frames.append(storedFrame)
                     }
+                    if transcode && frames.count < present.count { stored = file.transferSyntax.uid }
                 }
             } catch {
                 warnings.append(["warning_reason_code": HealthImagingWarning.framesExtractionFailure.code,
@@ -180,10 +187,19 @@ struct InstanceImporter: Sendable {
 
     /// Stores one frame: lossless sources transcoded to HTJ2K RPCL with the CRC-32 of the decoded
     /// pixels at every resolution level (smallest first); others as received, with the
-    /// full-resolution checksum when the frame can be decoded here.
+    /// full-resolution checksum when the frame can be decoded here. nil, with a
+    /// TRANSCODING_EXCEPTION warning, when a frame to transcode cannot be decoded or encoded.
     private func storeFrame(_ file: DICOMFile, _ frame: Frame, transcode: Bool,
-                            warnings: inout [[String: Any]]) async throws -> HealthImagingStore.Frame {
-        let pixels = try? FrameDecoder.decode(file, frame: frame, color: .healthImaging)
+                            warnings: inout [[String: Any]]) async throws -> HealthImagingStore.Frame? {
+        let pixels: PixelBuffer?
+        do { pixels = try FrameDecoder.decode(file, frame: frame, color: .healthImaging) } catch {
+            if transcode {
+                warnings.append(["warning_reason_code": 45312, "type": "TRANSCODING_EXCEPTION",
+                                 "message": "Pixel data stored as received: frame \(frame.index + 1) cannot be decoded: \(error)"])
+                return nil
+            }
+            pixels = nil
+        }
         var levels: [HealthImagingStore.Level] = []
         var transcoded: [UInt8]?
         if transcode, let pixels {
@@ -200,6 +216,7 @@ struct InstanceImporter: Sendable {
             } catch {
                 warnings.append(["warning_reason_code": 45312, "type": "TRANSCODING_EXCEPTION",
                                  "message": "Pixel data stored as received: \(error)"])
+                return nil
             }
         }
         if let pixels {

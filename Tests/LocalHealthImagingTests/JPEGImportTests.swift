@@ -95,3 +95,46 @@ import Uploader
     #expect(checkedFrames == 1 + 1 + 1 + 8)
     await server.stop()
 }
+
+/// A JPEG lossless file whose codestream is cut short is stored as HealthImaging documents a
+/// TRANSCODING_EXCEPTION (0xB100): the instance is kept with its original transfer syntax, no
+/// frame is offered for retrieval, and the pixel data is not mislabelled as HTJ2K.
+@Test(.timeLimit(.minutes(2))) func undecodableJPEGIsKeptAsReceivedWithoutFrames() async throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ahi-jpeg-broken-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let broken = dir.appendingPathComponent("broken.dcm").path
+    let script = """
+        import sys, pydicom
+        from pydicom.data import get_testdata_file
+        from pydicom.encaps import encapsulate, generate_frames
+        ds = pydicom.dcmread(get_testdata_file("JPEG-LL.dcm"))
+        frame = next(generate_frames(ds.PixelData, number_of_frames=1))
+        ds.PixelData = encapsulate([frame[: len(frame) // 3 * 2]])
+        ds.save_as(sys.argv[1])
+        """
+    let made = try run("python3", ["-c", script, broken])
+    try #require(made.status == 0, "\(made.err)")
+
+    let server = try await LocalHealthImagingServer.start(.init(dataDirectory: dir.appendingPathComponent("local")))
+    let datastore = await server.healthImaging.createDatastore(name: "broken", clientToken: "broken", storageFormat: nil).datastoreId
+    let stow = DICOMwebAPI(ahi: server.healthImaging, faults: Faults(), counters: DICOMwebAPI.Counters())
+    let response = await stow.handle(HTTPRequest(method: "POST", target: "/datastore/\(datastore)/studies",
+                                                 headers: [("Host", "127.0.0.1"), ("Content-Type", "application/dicom")],
+                                                 body: try [UInt8](Data(contentsOf: URL(fileURLWithPath: broken)))))
+    let answer = String(decoding: response.body, as: UTF8.self)
+    #expect(response.status == 202 || response.status == 200, "\(answer)")
+    #expect(answer.contains("45312") || answer.contains("B100") || answer.contains("TRANSCODING"), "no transcoding warning: \(answer)")
+
+    let client = try localClient(server.endpoint)
+    let file = try DICOMFile.read(path: broken)
+    let study = try #require(file.dataSet.string(.studyInstanceUID)), sop = try #require(file.dataSet.string(.sopInstanceUID))
+    let verifier = FrameVerifier(client: client, datastoreId: datastore)
+    let stored = try #require(try await verifier.storedInstances(study: study)[sop])
+    #expect(stored.frames.isEmpty)
+    let metadata = try await client.getImageSetMetadata(datastoreId: datastore, imageSetId: stored.imageSetId)
+    let text = String(decoding: metadata, as: UTF8.self)
+    #expect(text.contains("\"StoredTransferSyntaxUID\":\"1.2.840.10008.1.2.4.70\"") || text.contains("\"StoredTransferSyntaxUID\" : \"1.2.840.10008.1.2.4.70\""),
+            "stored transfer syntax: \(text.prefix(400))")
+    await server.stop()
+}
