@@ -8,7 +8,7 @@ import Glibc
 
 /// The input of `decode` and `render`: a DICOM file (one of its frames, any transfer syntax
 /// the frame decoder knows) or a JPEG 2000 / HTJ2K codestream, raw or in a JP2/JPH box file.
-/// The file is memory-mapped, not read into a copy.
+/// The file is memory-mapped; a codestream is copied once, for the decoder.
 struct PixelInput {
     /// Why the input cannot be decoded at all (the commands print it and exit 1).
     struct Unreadable: Error, CustomStringConvertible {
