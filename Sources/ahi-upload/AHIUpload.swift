@@ -22,10 +22,11 @@ struct AHIUpload: AsyncParsableCommand {
         defaultSubcommand: Import.self)
 }
 
-/// Writes to standard error.
+/// Writes to standard error: the text and its terminator in one `write(2)`, so lines that
+/// concurrent tasks print do not interleave.
 func printError(_ text: String, terminator: String = "\n") {
     var stderrStream = StandardError()
-    print(text, terminator: terminator, to: &stderrStream)
+    stderrStream.write(text + terminator)
 }
 
 struct StandardError: TextOutputStream {
