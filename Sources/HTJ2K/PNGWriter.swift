@@ -8,23 +8,6 @@ public enum PNGWriter {
     public static func png(_ p: PixelBuffer, window: (center: Double, width: Double)? = nil,
                            rescale: (slope: Double, intercept: Double) = (1, 0)) -> [UInt8] {
         let n = p.width * p.height * p.components
-        let count = min(n, p.bytes.count / max(p.bytesPerSample, 1))
-        // Samples as integers, sign-extended; one pass, no per-sample Double array.
-        func forEachSample(_ body: (Int, Int) -> Void) {
-            p.bytes.withUnsafeBytes { b in
-                switch (p.bytesPerSample, p.isSigned) {
-                case (1, false): for i in 0..<count { body(i, Int(b[i])) }
-                case (1, true): for i in 0..<count { body(i, Int(Int8(bitPattern: b[i]))) }
-                case (2, false): for i in 0..<count { body(i, Int(UInt16(b[2 * i]) | UInt16(b[2 * i + 1]) << 8)) }
-                case (2, true): for i in 0..<count { body(i, Int(Int16(bitPattern: UInt16(b[2 * i]) | UInt16(b[2 * i + 1]) << 8))) }
-                default:
-                    for i in 0..<count {
-                        let v = UInt32(b[4 * i]) | UInt32(b[4 * i + 1]) << 8 | UInt32(b[4 * i + 2]) << 16 | UInt32(b[4 * i + 3]) << 24
-                        body(i, p.isSigned ? Int(Int32(bitPattern: v)) : Int(v))
-                    }
-                }
-            }
-        }
         let (lo, hi): (Double, Double)
         if let window, window.width >= 1 {
             lo = window.center - 0.5 - (window.width - 1) / 2
@@ -33,13 +16,12 @@ public enum PNGWriter {
             // Colour is shown as stored: the full sample range, not stretched.
             lo = 0
             hi = Double((1 << min(p.bitsStored, 16)) - 1)
-        } else if count > 0 {
+        } else {
             var smallest = Int.max, largest = Int.min
-            forEachSample { _, v in smallest = Swift.min(smallest, v); largest = Swift.max(largest, v) }
+            p.forEachSample { _, v in smallest = Swift.min(smallest, v); largest = Swift.max(largest, v) }
+            if smallest > largest { (smallest, largest) = (0, 1) }  // no samples
             let a = Double(smallest) * rescale.slope + rescale.intercept, b = Double(largest) * rescale.slope + rescale.intercept
             (lo, hi) = (Swift.min(a, b), Swift.max(a, b))
-        } else {
-            (lo, hi) = (0, 1)
         }
         let span = max(hi - lo, 1e-9)
         func grey(_ sample: Int) -> UInt8 {
@@ -56,9 +38,9 @@ public enum PNGWriter {
         mapped.withUnsafeMutableBufferPointer { m in
             if let table {
                 let mask = table.count - 1
-                table.withUnsafeBufferPointer { t in forEachSample { i, v in m[i] = t[v & mask] } }
+                table.withUnsafeBufferPointer { t in p.forEachSample { i, v in m[i] = t[v & mask] } }
             } else {
-                forEachSample { i, v in m[i] = grey(v) }
+                p.forEachSample { i, v in m[i] = grey(v) }
             }
         }
         let rowBytes = p.width * p.components

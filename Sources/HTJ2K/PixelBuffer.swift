@@ -42,27 +42,33 @@ public struct PixelBuffer: Sendable, Equatable {
 }
 
 extension PixelBuffer {
+    /// Calls `body` with each sample's position (in `bytes`, counted in samples) and value,
+    /// sign-extended when signed, in order: one pass, no copy. Stops at the last whole sample.
+    func forEachSample(_ body: (Int, Int) -> Void) {
+        let count = bytesPerSample > 0 ? Swift.min(width * height * components, bytes.count / bytesPerSample) : 0
+        bytes.withUnsafeBufferPointer { b in
+            switch (bytesPerSample, isSigned) {
+            case (1, false): for i in 0..<count { body(i, Int(b[i])) }
+            case (1, true): for i in 0..<count { body(i, Int(Int8(bitPattern: b[i]))) }
+            case (2, false): for i in 0..<count { body(i, Int(UInt16(b[2 * i]) | UInt16(b[2 * i + 1]) << 8)) }
+            case (2, true): for i in 0..<count { body(i, Int(Int16(bitPattern: UInt16(b[2 * i]) | UInt16(b[2 * i + 1]) << 8))) }
+            default:
+                for i in 0..<count {
+                    var v: UInt32 = 0
+                    for k in 0..<bytesPerSample { v |= UInt32(b[i * bytesPerSample + k]) << (8 * k) }
+                    let shift = UInt32(32 - bytesPerSample * 8)
+                    body(i, isSigned ? Int(Int32(bitPattern: v << shift) >> Int32(shift)) : Int(v))
+                }
+            }
+        }
+    }
+
     /// The smallest and largest sample of a one-component buffer (sign-extended when
     /// signed); nil for other buffers or no samples.
     public func sampleRange() -> (min: Int, max: Int)? {
-        guard components == 1, width > 0, height > 0 else { return nil }
-        let count = width * height
-        guard bytes.count >= count * bytesPerSample else { return nil }
+        guard components == 1, width > 0, height > 0, bytes.count >= width * height * bytesPerSample else { return nil }
         var lo = Int.max, hi = Int.min
-        bytes.withUnsafeBufferPointer { b in
-            switch (bytesPerSample, isSigned) {
-            case (1, false): for i in 0..<count { let v = Int(b[i]); lo = Swift.min(lo, v); hi = Swift.max(hi, v) }
-            case (1, true): for i in 0..<count { let v = Int(Int8(bitPattern: b[i])); lo = Swift.min(lo, v); hi = Swift.max(hi, v) }
-            case (2, false):
-                for i in 0..<count { let v = Int(UInt16(b[2 * i]) | UInt16(b[2 * i + 1]) << 8); lo = Swift.min(lo, v); hi = Swift.max(hi, v) }
-            case (2, true):
-                for i in 0..<count {
-                    let v = Int(Int16(bitPattern: UInt16(b[2 * i]) | UInt16(b[2 * i + 1]) << 8)); lo = Swift.min(lo, v); hi = Swift.max(hi, v)
-                }
-            default:
-                for y in 0..<height { for x in 0..<width { let v = sample(x: x, y: y); lo = Swift.min(lo, v); hi = Swift.max(hi, v) } }
-            }
-        }
+        forEachSample { _, v in lo = Swift.min(lo, v); hi = Swift.max(hi, v) }
         return (lo, hi)
     }
 

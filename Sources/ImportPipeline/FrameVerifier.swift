@@ -86,14 +86,16 @@ public struct FrameVerifier: Sendable {
             case .failure(let error):
                 problems.append("\(label(item)): cannot decode locally: \(error)")
             case .success(let mine):
-                if let checksum = item.checksum {
-                    if mine != checksum { problems.append("\(label(item)): checksum mismatch (service \(checksum), local \(mine))") }
-                } else {
-                    problems.append("\(label(item)): the metadata has no checksum")
-                }
+                if let problem = Self.checksumProblem(label(item), service: item.checksum, local: mine) { problems.append(problem) }
             }
         }
         return problems
+    }
+
+    /// What is wrong when a local frame's CRC-32 is not the service's, or the service has none.
+    static func checksumProblem(_ label: String, service: UInt32?, local: UInt32) -> String? {
+        guard let service else { return "\(label): the metadata has no checksum" }
+        return service == local ? nil : "\(label): checksum mismatch (service \(service), local \(local))"
     }
 
     /// Decodes the local frame, compares its CRC-32 with the service's, and with `download`
@@ -114,12 +116,7 @@ public struct FrameVerifier: Sendable {
             return ["\(label): cannot decode locally: \(error)"]
         }
         var problems: [String] = []
-        if let checksum = item.checksum {
-            let mine = CRC32.of(local.bytes).value
-            if mine != checksum { problems.append("\(label): checksum mismatch (service \(checksum), local \(mine))") }
-        } else {
-            problems.append("\(label): the metadata has no checksum")
-        }
+        if let problem = Self.checksumProblem(label, service: item.checksum, local: CRC32.of(local.bytes).value) { problems.append(problem) }
         if download {
             do {
                 let (bytes, type) = try await client.getImageFrame(datastoreId: datastoreId, imageSetId: item.imageSetId, imageFrameId: item.frameId)

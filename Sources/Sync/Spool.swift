@@ -59,17 +59,8 @@ public struct Spool: Sendable {
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw KeepError(description: "cannot write \(temporary): \(String(cString: strerror(errno)))") }
         var failure: String?
-        part10.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = write(fd, raw.baseAddress.map { $0 + done }, raw.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = "writing \(temporary): \(String(cString: strerror(errno)))"
-                    return
-                }
-                done += n
-            }
+        if let error = part10.withUnsafeBytes({ writeAll(fd, $0) }) {
+            failure = "writing \(temporary): \(String(cString: strerror(error)))"
         }
         if failure == nil, fsync(fd) != 0 { failure = "fsync of \(temporary): \(String(cString: strerror(errno)))" }
         close(fd)

@@ -31,7 +31,7 @@ struct PixelInput {
             file = nil
             codestream = storage.base.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: storage.count)) } ?? []
         } else {
-            do { file = try DICOMFile.read(path: path) } catch {
+            do { file = try DICOMFile.read(storage: storage, path: path, options: ParseOptions()) } catch {
                 throw Unreadable(description: "\(path): not a JPEG 2000 codestream, and not readable as DICOM: \(error)")
             }
             codestream = nil
@@ -51,7 +51,7 @@ struct PixelInput {
     }
 }
 
-/// Writes whole files with `open`/`write` from the bytes as they are (no intermediate copy).
+/// Writes whole files with `open` and `writeAll` from the bytes as they are (no intermediate copy).
 enum OutputFile {
     /// Writes `parts` one after the other to `path` (created or truncated, mode 0644).
     /// - Throws: `ValidationError` naming the path and the system's reason.
@@ -60,15 +60,8 @@ enum OutputFile {
         guard fd >= 0 else { throw ValidationError("\(path): cannot write: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         for part in parts {
-            try part.withUnsafeBytes { raw in
-                var done = 0
-                while done < raw.count {
-                    guard let base = raw.baseAddress else { return }
-                    let n = Glibc.write(fd, base + done, raw.count - done)
-                    if n < 0, errno == EINTR { continue }
-                    guard n > 0 else { throw ValidationError("\(path): cannot write: \(String(cString: strerror(errno)))") }
-                    done += n
-                }
+            if let error = part.withUnsafeBytes({ writeAll(fd, $0) }) {
+                throw ValidationError("\(path): cannot write: \(String(cString: strerror(error)))")
             }
         }
     }
